@@ -1,0 +1,116 @@
+"""Automatic checks for the course's exercises.
+
+Each exercise is registered once with a checking function and a reference solution. A learner
+calls ``check(name, answer)`` and reads "passed" or what is wrong; an instructor calls
+``reveal(name)`` to print the reference solution; the tests run every solution through its check.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class Wrong(Exception):
+    """Raised by a checking function with a message that tells the learner what is wrong."""
+
+
+@dataclass
+class Exercise:
+    name: str
+    notebook: str
+    prompt: str
+    checker: Callable[[object], None]  # raises Wrong when the answer is not right
+    solution: Callable[[], object]  # returns the reference answer (a number or a function)
+    wrong_example: Callable[[], object] | None = None  # a typical mistake, which the checker must reject
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def exercise(name: str, notebook: str, prompt: str, checker, wrong_example=None):
+    """Decorator: register the decorated function as the reference solution of an exercise."""
+    def register(solution):
+        if name in EXERCISES:
+            raise ValueError(f"exercise {name!r} registered twice")
+        EXERCISES[name] = Exercise(name, notebook, prompt, checker, solution, wrong_example)
+        return solution
+    return register
+
+
+def _get(name: str) -> Exercise:
+    from . import exercises  # noqa: F401  (registers every notebook's exercises)
+
+    if name not in EXERCISES:
+        raise ValueError(f"no exercise named {name!r}; known: {', '.join(sorted(EXERCISES))}")
+    return EXERCISES[name]
+
+
+def check(name: str, answer, quiet: bool = False) -> bool:
+    """Check a learner's answer; print 'passed' or what is wrong, and return True/False."""
+    ex = _get(name)
+    if answer is None or answer is Ellipsis:
+        if not quiet:
+            print(f"[{name}] not answered yet: replace the ... with your answer")
+        return False
+    try:
+        ex.checker(answer)
+    except Wrong as why:
+        if not quiet:
+            print(f"[{name}] not yet: {why}")
+        return False
+    if not quiet:
+        print(f"[{name}] passed")
+    return True
+
+
+def reveal(name: str) -> None:
+    """Print the reference solution of an exercise (for instructors, or after trying)."""
+    ex = _get(name)
+    print(inspect.getsource(ex.solution))
+
+
+def solution(name: str):
+    """The reference answer of an exercise."""
+    return _get(name).solution()
+
+
+def for_notebook(notebook: str) -> list[str]:
+    from . import exercises  # noqa: F401
+
+    return [n for n, ex in EXERCISES.items() if ex.notebook == notebook]
+
+
+# ---- building blocks for checking functions ----------------------------------------------------
+def expect_close(got, expected: float, tol: float, what: str) -> None:
+    """Raise Wrong unless ``got`` is a number within ``tol`` of ``expected``."""
+    try:
+        value = float(got)
+    except (TypeError, ValueError):
+        raise Wrong(f"{what} should be a number, got {got!r}") from None
+    if math.isnan(value) or abs(value - expected) > tol:
+        raise Wrong(f"{what} = {value:.4g} is off by more than {tol:g}")
+
+
+def expect_equal(got, expected, what: str) -> None:
+    if got != expected:
+        raise Wrong(f"{what} = {got!r} is not right")
+
+
+def expect_function(fn, cases: list[tuple[tuple, object]], what: str, tol: float | None = None) -> None:
+    """Call ``fn`` on each case's arguments and compare with the expected value."""
+    if not callable(fn):
+        raise Wrong(f"{what} should be a function, got {type(fn).__name__}")
+    for args, expected in cases:
+        try:
+            got = fn(*args)
+        except NotImplementedError:
+            raise Wrong(f"{what} is not written yet (it raises NotImplementedError)") from None
+        except Exception as err:  # a learner's bug: show it as a hint, not a traceback
+            raise Wrong(f"{what}{args} raised {type(err).__name__}: {err}") from None
+        if tol is None:
+            if got != expected:
+                raise Wrong(f"{what}{args} returned {got!r}, expected a different value")
+        else:
+            expect_close(got, expected, tol, f"{what}{args}")

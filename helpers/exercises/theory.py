@@ -1,0 +1,3 @@
+"""Exercises of the course's theory notebooks (see helpers.checks)."""
+from ..checks import Wrong, exercise, expect_close, expect_equal, expect_function  # noqa: F401
+

@@ -1,0 +1,62 @@
+"""The quadratic law of channel pruning and its inverse.
+
+Removing a fraction ``p`` of every layer's channels shrinks a weight that sits between two
+pruned layers to ``(1-p)^2`` of its size, so the parameter reduction is ``1-(1-p)^2``.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+SEED_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+
+
+def check_channel_ratio(p: float, name: str = "channel ratio") -> float:
+    """Return ``p`` as a float if it lies in [0, 1); raise a ValueError that says what to do."""
+    try:
+        value = float(p)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in [0, 1), got {p!r}") from None
+    if not (0.0 <= value < 1.0) or math.isnan(value):
+        raise ValueError(
+            f"{name} must lie in [0, 1) (the fraction of channels removed), got {p!r}; "
+            "p=0.3 removes 30% of each layer's channels"
+        )
+    return value
+
+
+def param_reduction(p: float) -> float:
+    """Fraction of parameters removed by channel ratio ``p`` under the quadratic law."""
+    p = check_channel_ratio(p)
+    return 1.0 - (1.0 - p) ** 2
+
+
+def channel_ratio_for(param_reduction: float) -> float:
+    """Channel ratio whose quadratic-law parameter reduction equals ``param_reduction``."""
+    r = check_channel_ratio(param_reduction, name="parameter reduction")
+    return 1.0 - math.sqrt(1.0 - r)
+
+
+def quick_reference_table(ratios: Iterable[float] = SEED_RATIOS) -> list[dict]:
+    """Rows of (channel ratio, naive reading "p removes p", quadratic-law reduction)."""
+    return [
+        {"channel_ratio": float(p), "naive_reduction": float(p), "param_reduction": param_reduction(p)}
+        for p in ratios
+    ]
+
+
+def format_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    """Render rows as a GitHub markdown table; ``columns`` holds (key, header, format spec)."""
+    head = "| " + " | ".join(h for _, h, _ in columns) + " |"
+    rule = "|" + "|".join("---:" for _ in columns) + "|"
+    body = ["| " + " | ".join(format(r[k], f) if r.get(k) is not None else "n/a" for k, _, f in columns) + " |"
+            for r in rows]
+    return "\n".join([head, rule, *body])
+
+
+def quick_reference_markdown(ratios: Iterable[float] = SEED_RATIOS) -> str:
+    """The seed page's quick-reference table, regenerated."""
+    return format_table(
+        quick_reference_table(ratios),
+        [("channel_ratio", "channel ratio p", ".2f"), ("param_reduction", "parameter reduction 1-(1-p)^2", ".1%")],
+    )

@@ -1,0 +1,41 @@
+"""Every registered exercise: its reference solution passes its check and a typical mistake fails."""
+import pytest
+
+from helpers import checks
+
+from helpers import exercises  # noqa: E402,F401  (registers them)
+
+NAMES = sorted(checks.EXERCISES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_solution_passes(name, capsys):
+    assert checks.check(name, checks.solution(name)), capsys.readouterr().out
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_typical_mistake_fails(name, capsys):
+    ex = checks.EXERCISES[name]
+    assert ex.wrong_example is not None, f"{name}: register a wrong_example so the check is shown to fail"
+    assert not checks.check(name, ex.wrong_example())
+    assert "not yet" in capsys.readouterr().out
+
+
+def test_unanswered_is_not_passed(capsys):
+    if not NAMES:
+        pytest.skip("no exercises registered")
+    assert not checks.check(NAMES[0], ...)
+    assert "not answered" in capsys.readouterr().out
+
+
+def test_unknown_exercise_is_named():
+    with pytest.raises(ValueError, match="no exercise named"):
+        checks.check("no-such-exercise", 1)
+
+
+def test_reveal_prints_the_solution(capsys):
+    if not NAMES:
+        pytest.skip("no exercises registered")
+    checks.reveal(NAMES[0])
+    assert "def " in capsys.readouterr().out

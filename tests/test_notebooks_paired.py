@@ -1,0 +1,35 @@
+"""Every notebook is a jupytext pair: the .py (percent format) and the .ipynb hold the same cells,
+and the stored .ipynb was executed top to bottom without errors."""
+from pathlib import Path
+
+import jupytext
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+
+
+def _cells(nb):
+    return [(c.cell_type, c.source.strip()) for c in nb.cells if c.source.strip()]
+
+
+def test_there_are_notebooks():
+    assert SOURCES, "no notebooks/NN_*.py found"
+
+
+@pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
+def test_pair_in_sync(py):
+    ipynb = py.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{ipynb.name} is missing: run `make notebooks`"
+    assert _cells(jupytext.read(py)) == _cells(jupytext.read(ipynb)), (
+        f"{py.name} and {ipynb.name} differ: run `make notebooks` (jupytext --sync) after editing")
+
+
+@pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
+def test_stored_outputs_run_in_order(py):
+    nb = jupytext.read(py.with_suffix(".ipynb"))
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert None not in counts, f"{py.stem}: some code cells were never executed"
+    assert counts == list(range(1, len(counts) + 1)), f"{py.stem}: cells were not run top to bottom once"
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{py.stem}: a stored output is an error"
