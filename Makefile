@@ -24,12 +24,9 @@ test: $(STAMP)
 	$(PY) -m pytest tests
 	NBVAL=1 $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
 
+# Execute every notebook (or NB=02 for one) top to bottom, storing outputs and run times.
 notebooks: $(STAMP)
-	for nb in notebooks/[0-9]*.py; do \
-		$(VENV)/bin/jupytext --sync $$nb && \
-		$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
-			--ExecutePreprocessor.timeout=1200 $${nb%.py}.ipynb || exit 1; \
-	done
+	COURSE_NO_PROGRESS=1 $(PY) -m helpers notebooks $(NB)
 
 bench: $(STAMP)
 	$(PY) -m helpers bench

@@ -1,0 +1,64 @@
+"""Execute the course notebooks top to bottom, store their outputs and record how long each took."""
+from __future__ import annotations
+
+import csv
+import time
+from datetime import date
+from pathlib import Path
+
+from . import env
+from .plots import ROOT
+
+NOTEBOOKS = ROOT / "notebooks"
+TIMES_CSV = ROOT / "figures" / "notebook_times.csv"
+
+
+def sources(selected: list[str] | None = None) -> list[Path]:
+    """Notebook sources (jupytext .py) in course order; ``selected`` filters by name prefix."""
+    found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+    if selected:
+        found = [p for p in found if any(p.stem.startswith(s) for s in selected)]
+        if not found:
+            raise ValueError(f"no notebook matches {selected}; have {[p.stem for p in sorted(NOTEBOOKS.glob('[0-9][0-9]_*.py'))]}")
+    return found
+
+
+def run(selected: list[str] | None = None, timeout: int = 1800) -> list[dict]:
+    """Sync each .py into its .ipynb, execute it in notebooks/, save outputs; return timings."""
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    rows = []
+    for py in sources(selected):
+        ipynb = py.with_suffix(".ipynb")
+        nb = jupytext.read(py)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+        seconds = time.perf_counter() - start
+        nbformat.write(nb, ipynb)
+        jupytext.write(nb, py, fmt="py:percent")  # keeps the pair's metadata identical
+        rows.append({"notebook": py.stem, "seconds": round(seconds, 1), "mode": env.mode(),
+                     "device": env.device_name(), "torch": env.versions()["torch"],
+                     "date": date.today().isoformat()})
+        print(f"{py.stem}: {seconds:.1f} s ({env.mode()} mode, {env.device_name()})", flush=True)
+    _record(rows)
+    return rows
+
+
+def _record(rows: list[dict]) -> None:
+    """Merge timings into figures/notebook_times.csv, one row per (notebook, mode)."""
+    old = []
+    if TIMES_CSV.exists():
+        with TIMES_CSV.open() as f:
+            old = list(csv.DictReader(f))
+    keyed = {(r["notebook"], r["mode"]): r for r in old}
+    keyed.update({(r["notebook"], r["mode"]): {k: str(v) for k, v in r.items()} for r in rows})
+    TIMES_CSV.parent.mkdir(exist_ok=True)
+    with TIMES_CSV.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["notebook", "mode", "seconds", "device", "torch", "date"])
+        w.writeheader()
+        for key in sorted(keyed):
+            w.writerow({k: keyed[key].get(k, "") for k in w.fieldnames})
