@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce test lab notebooks bench lint clean
+.PHONY: reproduce test lab notebooks bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 
 reproduce: $(STAMP)
 	$(PY) -m helpers reproduce --readme-config --out figures
+	$(PY) -m helpers readme
 
 test: $(STAMP)
 	$(PY) -m ruff check helpers tests
@@ -27,6 +28,7 @@ test: $(STAMP)
 # Execute every notebook (or NB=02 for one) top to bottom, storing outputs and run times.
 notebooks: $(STAMP)
 	COURSE_NO_PROGRESS=1 $(PY) -m helpers notebooks $(NB)
+	$(PY) -m helpers readme
 
 bench: $(STAMP)
 	$(PY) -m helpers bench

@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers reproduce|bench|notebooks``. Bad arguments exit non-zero with a
+"""Command line: ``python -m helpers reproduce|bench|notebooks|readme``. Bad arguments exit non-zero with a
 one-line reason."""
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--models", type=lambda s: [m.strip() for m in s.split(",") if m.strip()])
     bench.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
 
+    sub.add_parser("readme", help="rewrite README.md's generated blocks from figures/")
+
     nbs = sub.add_parser("notebooks", help="execute notebooks in order, storing outputs and run times")
     nbs.add_argument("names", nargs="*", help="notebook name prefixes, e.g. 02 (default: all)")
     return parser
@@ -59,6 +61,10 @@ def main(argv=None) -> int:
             from . import notebook_runner
 
             notebook_runner.run(args.names or None)
+        elif args.command == "readme":
+            from . import readme_blocks
+
+            print("README.md updated" if readme_blocks.update() else "README.md already up to date")
     except ValueError as err:  # bad input: say why on one line
         print(f"python -m helpers {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """Prune a model with Torch-Pruning and measure what was removed."""
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -64,14 +65,15 @@ def make_pruner(model, example_inputs, channel_ratio, ignored_layers=(), round_t
 
 def prune(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: float, ignored_layers=(),
           round_to: int | None = None, global_pruning: bool = False, iterative_steps: int = 1,
-          **pruner_kwargs) -> PruneResult:
+          counts_before: tuple[int, int] | None = None, **pruner_kwargs) -> PruneResult:
     """Prune ``model`` in place so that each layer loses ``channel_ratio`` of its channels.
 
     The model and inputs stay on their device (CPU or CUDA). Extra keyword arguments go to
     Torch-Pruning's BasePruner (e.g. ``pruning_ratio_dict``, ``max_pruning_ratio``).
+    ``counts_before`` (MACs, params) of the unpruned model saves counting it again in sweeps.
     """
     check_channel_ratio(channel_ratio)
-    macs_before, params_before = count(model, example_inputs)
+    macs_before, params_before = counts_before or count(model, example_inputs)
     start = time.perf_counter()
     pruner = make_pruner(model, example_inputs, channel_ratio, ignored_layers, round_to,
                          global_pruning, iterative_steps, **pruner_kwargs)
@@ -106,3 +108,14 @@ def prune_steps(model: nn.Module, example_inputs: torch.Tensor, pruning_ratio: f
         yield PruneResult(pruner.per_step_pruning_ratio[step], params0, params, macs0, macs, seconds, model)
         start = time.perf_counter()
 
+
+
+def copy_with_ignored(model: nn.Module, ignored_layers=()) -> tuple[nn.Module, list[nn.Module]]:
+    """A deep copy of ``model`` and the copies of ``ignored_layers`` inside it, so that one built
+    model can be pruned at several ratios."""
+    names = {id(m): n for n, m in model.named_modules()}
+    missing = [m for m in ignored_layers if id(m) not in names]
+    if missing:
+        raise ValueError("ignored_layers must be layers of the model being copied")
+    clone = copy.deepcopy(model)
+    return clone, [clone.get_submodule(names[id(m)]) for m in ignored_layers]

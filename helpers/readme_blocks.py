@@ -1,0 +1,77 @@
+"""The README's generated parts: blocks between ``<!-- name:start -->`` and ``<!-- name:end -->``
+are rewritten from files the code produced, so the README cannot drift from them."""
+from __future__ import annotations
+
+import csv
+import re
+
+from .notebook_runner import TIMES_CSV, sources
+from .plots import FIGURES, ROOT
+from .reproduce import TABLE_MD
+
+README = ROOT / "README.md"
+COLAB = "https://colab.research.google.com/github/channel-pruning-course/course/blob/main/notebooks/{}.ipynb"
+
+
+def _times() -> dict[tuple[str, str], dict]:
+    if not TIMES_CSV.exists():
+        return {}
+    with TIMES_CSV.open() as f:
+        return {(r["notebook"], r["mode"]): r for r in csv.DictReader(f)}
+
+
+def _title(py) -> str:
+    for line in py.read_text().splitlines():
+        m = re.match(r"#\s*#\s+(.*)", line)
+        if m:
+            return m.group(1).strip()
+    return py.stem
+
+
+def _fmt_time(row) -> str:
+    if not row:
+        return "not measured yet"
+    s = float(row["seconds"])
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"
+
+
+def course_map() -> str:
+    times = _times()
+    lines = ["| notebook | quick mode (CPU, 2 cores) | full mode (GPU) | |", "|---|---:|---:|---|"]
+    for py in sources():
+        quick, full = times.get((py.stem, "quick")), times.get((py.stem, "full"))
+        gpu = f"{_fmt_time(full)} ({full['device']})" if full else "not measured yet"
+        lines.append(f"| [{_title(py)}](notebooks/{py.stem}.ipynb) | {_fmt_time(quick)} | {gpu} | "
+                     f"[Open in Colab]({COLAB.format(py.stem)}) |")
+    return "\n".join(lines) + "\n"
+
+
+def reproduce_table() -> str:
+    path = FIGURES / TABLE_MD
+    if not path.exists():
+        raise ValueError(f"{path.name} is missing from figures/: run `make reproduce` first")
+    return path.read_text()
+
+
+BLOCKS = {"course-map": course_map, "reproduce-table": reproduce_table}
+
+
+def expected(text: str) -> str:
+    """README text with every generated block replaced by its current content."""
+    for name, make in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"README.md lacks the block <!-- {name}:start --> ... <!-- {name}:end -->")
+        text = pattern.sub(lambda m: m.group(1) + make() + m.group(2), text)
+    return text
+
+
+def update() -> bool:
+    """Rewrite README.md's generated blocks; return True if anything changed."""
+    old = README.read_text()
+    new = expected(old)
+    if new != old:
+        README.write_text(new)
+    return new != old
+
+

@@ -1,0 +1,48 @@
+"""Bad arguments exit non-zero with a one-line reason, never a traceback."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from helpers.__main__ import main
+
+
+def run(*args):
+    env = dict(os.environ, COURSE_NO_PROGRESS="1")
+    return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, env=env,
+                          timeout=600)
+
+
+@pytest.mark.parametrize("args,reason", [
+    (["reproduce", "--ratios", "0.2,1.5"], r"[0, 1)"),
+    (["reproduce", "--ratios", "0.2,abc"], "number"),
+    (["reproduce", "--models", "resnet19"], "unknown model 'resnet19'"),
+    (["reproduce", "--models", "shufflenet_v2_x1_0"], "channel shuffle"),
+    (["reproduce", "--colour"], "unrecognized arguments: --colour"),
+    (["reproduce", "--device", "tpu"], "invalid choice"),
+    (["frobnicate"], "invalid choice"),
+    (["notebooks", "99"], "no notebook matches"),
+])
+def test_bad_arguments(args, reason):
+    done = run(*args)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and reason in lines[0], done.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_cuda_without_gpu_is_one_line(capsys):
+    assert main(["reproduce", "--device", "cuda", "--models", "resnet18"]) == 2
+    assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_reproduce_small_run(tmp_path):
+    done = run("reproduce", "--models", "resnet18", "--ratios", "0.5", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "| resnet18 | 11.69M | 73.9% (73.9%) | 0 |" in done.stdout
+    for name in ("reproduce_table.md", "reproduce_table.csv", "reproduce_curves.png", "reproduce_abc_shares.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert (tmp_path / "reproduce_table.csv").read_text().startswith("# device=")

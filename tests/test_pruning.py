@@ -1,0 +1,47 @@
+import pytest
+import torch
+
+from helpers import pruning, zoo
+
+
+def test_resnet18_half_channels_matches_torch_pruning_readme():
+    # Torch-Pruning's README quick start prints 11689512 -> 3055880 for this configuration
+    model, inputs, ignored = zoo.build("resnet18")
+    result = pruning.prune(model, inputs, 0.5, ignored)
+    assert (result.params_before, result.params_after) == (11_689_512, 3_055_880)
+    assert result.params_after == sum(p.numel() for p in model.parameters())
+    assert 0.73 < result.param_reduction < 0.75
+    assert result.macs_after < result.macs_before
+    with torch.no_grad():
+        assert model(inputs).shape == (1, 1000)
+
+
+def test_forgetting_the_classifier_prunes_the_classes():
+    model, inputs, _ = zoo.build("resnet18")
+    pruning.prune(model, inputs, 0.5)
+    with torch.no_grad():
+        assert model(inputs).shape == (1, 500)
+
+
+def test_copy_with_ignored_maps_layers():
+    model, inputs, ignored = zoo.build("resnet18")
+    clone, clone_ignored = pruning.copy_with_ignored(model, ignored)
+    assert clone_ignored[0] is clone.fc and clone.fc is not model.fc
+    pruning.prune(clone, inputs, 0.3, clone_ignored)
+    assert model.fc.in_features == 512  # the original is untouched
+
+
+@pytest.mark.parametrize("kwargs,match", [({"channel_ratio": 1.0}, r"\[0, 1\)"),
+                                          ({"channel_ratio": -0.2}, r"\[0, 1\)"),
+                                          ({"channel_ratio": 0.3, "round_to": 0}, "round_to"),
+                                          ({"channel_ratio": 0.3, "iterative_steps": 0}, "iterative_steps")])
+def test_bad_arguments_are_explained(kwargs, match):
+    model, inputs, ignored = zoo.build("resnet18")
+    with pytest.raises(ValueError, match=match):
+        pruning.prune(model, inputs, ignored_layers=ignored, **kwargs)
+
+
+def test_iterative_steps_follow_the_schedule():
+    model, inputs, _ = zoo.build("resnet18")
+    ratios = [r.channel_ratio for r in pruning.prune_steps(model, inputs, 0.5, 5)]
+    assert ratios == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])

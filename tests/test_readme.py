@@ -1,0 +1,26 @@
+"""The README shows what the code produces: its generated blocks match figures/, and the committed
+table is what `make reproduce` generates."""
+import pytest
+
+from helpers import readme_blocks, readme_config, reproduce
+from helpers.plots import FIGURES
+
+
+def test_readme_blocks_match_generated_files():
+    text = readme_blocks.README.read_text()
+    assert readme_blocks.expected(text) == text, "README is stale: run `python -m helpers readme`"
+
+
+def test_readme_shows_the_table():
+    assert (FIGURES / reproduce.TABLE_MD).read_text() in readme_blocks.README.read_text()
+
+
+@pytest.mark.slow
+def test_reproduce_regenerates_the_committed_table(tmp_path):
+    result = reproduce.main(readme_config=True, out=tmp_path, progress=False)
+    assert result["markdown"] == (FIGURES / reproduce.TABLE_MD).read_text()
+    # Torch-Pruning's README latency log, to the printed digit
+    assert [r["params_m"] for r in result["readme"]] == list(readme_config.PARAMS_M)
+    assert [r["macs_g"] for r in result["readme"]] == list(readme_config.MACS_G)
+    assert all(r["params_after"] == r["predicted_params_after"] for r in result["zoo"])
+    assert len({r["model"] for r in result["zoo"]}) >= 12
