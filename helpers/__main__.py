@@ -17,7 +17,7 @@ def _ratio_list(text: str) -> list[float]:
     try:
         return [check_channel_ratio(float(x)) for x in text.split(",") if x.strip()]
     except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err).replace("could not convert string to float", "not a number"))
+        raise argparse.ArgumentTypeError(str(err).replace("could not convert string to float", "not a number")) from None
 
 
 def _parser() -> argparse.ArgumentParser:

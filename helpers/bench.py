@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-import torch.utils.benchmark as benchmark
+from torch.utils import benchmark
 
 from . import env, theory, zoo
 from .predict import ParameterModel

@@ -58,9 +58,10 @@ def seed_everything(seed: int = 0) -> None:
 
 
 def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
     import torch_pruning
     import torchvision
-    from importlib.metadata import version
 
     return {
         "python": platform.python_version(),

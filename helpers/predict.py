@@ -15,13 +15,12 @@ params(k) = A k^2 + B k + C up to integer rounding.
 """
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn as nn
 import torch_pruning as tp
+from torch import nn
 from torch_pruning import ops
 
 from .theory import check_channel_ratio

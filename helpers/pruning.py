@@ -4,12 +4,12 @@ from __future__ import annotations
 import copy
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
-import torch.nn as nn
 import torch_pruning as tp
+from torch import nn
 
 from .theory import check_channel_ratio
 

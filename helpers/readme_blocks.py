@@ -59,10 +59,11 @@ BLOCKS = {"course-map": course_map, "reproduce-table": reproduce_table}
 def expected(text: str) -> str:
     """README text with every generated block replaced by its current content."""
     for name, make in BLOCKS.items():
-        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
         if not pattern.search(text):
             raise ValueError(f"README.md lacks the block <!-- {name}:start --> ... <!-- {name}:end -->")
-        text = pattern.sub(lambda m: m.group(1) + make() + m.group(2), text)
+        content = make()
+        text = pattern.sub(lambda m, content=content: m.group(1) + content + m.group(2), text)
     return text
 
 

@@ -142,7 +142,7 @@ def plot_shares(predictors, out):
     ax.set_ylabel("share of parameters")
     ax.set_ylim(0, 1)
     ax.tick_params(axis="x", rotation=60)
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title("params(k) = A k^2 + B k + C: the larger B and C, the further below the rule")
     fig.tight_layout()
     path = plots.save(fig, SHARES_PNG, out)

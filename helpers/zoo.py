@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn as nn
 import torchvision.models as tvm
+from torch import nn
 
 # name -> (family, function returning the final classifier layer of a built model)
 _MODELS: dict[str, tuple[str, Callable[[nn.Module], nn.Module]]] = {

@@ -1,5 +1,5 @@
 import pytest
-import torch.nn as nn
+from torch import nn
 
 from helpers import zoo
 

@@ -1,2 +1,2 @@
 """Every notebook's exercises, registered with ``helpers.checks`` on import (one module per part)."""
-from . import theory, practice, accuracy  # noqa: F401
+from . import accuracy, practice, theory  # noqa: F401

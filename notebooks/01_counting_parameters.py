@@ -1,0 +1,278 @@
+# %% [markdown]
+# # 01 · Counting parameters
+#
+# **Learning goals**
+# - say what a parameter is, and why BatchNorm's running statistics are buffers, not parameters;
+# - count the parameters of a `Linear`, a `BatchNorm2d` and a `Conv2d` by hand, including grouped and
+#   depthwise convolutions: C_out × C_in/groups × K × K (+ C_out for the bias);
+# - check those formulas against PyTorch's `numel()`, on single layers and on all of ResNet-18;
+# - read MACs next to parameters, and see why the two are spread so differently over a network.
+#
+# **Prerequisites**: 00 · Start here.
+#
+# **Run time**: about 6 s in quick mode (2-core CPU); full mode (GPU): to be measured.
+
+# %%
+# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+import sys
+if "google.colab" in sys.modules:
+    import os, subprocess
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
+                        "/content/course"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+    sys.path.insert(0, "/content/course")
+    os.chdir("/content/course/notebooks")
+
+# %%
+import helpers
+device = helpers.env.setup()
+
+# %%
+import torch
+from IPython.display import Markdown
+from torch import nn
+
+from helpers import counting
+from helpers.theory import format_table
+
+# %% [markdown]
+# ## What a parameter is
+#
+# A parameter is a tensor that training learns: the optimiser receives `model.parameters()` and
+# updates each of them from its gradient. The size of a network, as pruning papers and Torch-Pruning
+# report it, is the number of scalars in those tensors: `sum(p.numel() for p in model.parameters())`.
+# A convolution has two parameter tensors, its weight and its bias:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+conv = nn.Conv2d(3, 16, kernel_size=3)
+for name, tensor in conv.named_parameters():
+    print(f"{name:<7} shape {tuple(tensor.shape)!s:<16} numel {tensor.numel():>4}  learnable: {tensor.requires_grad}")
+print("total:", sum(t.numel() for t in conv.parameters()))
+
+# %% [markdown]
+# ### Linear
+#
+# A `Linear(in, out)` layer holds an `out × in` weight matrix and `out` biases. ResNet-18's classifier
+# maps 512 features to 1000 classes:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+fc = nn.Linear(512, 1000)
+print({name: tuple(t.shape) for name, t in fc.named_parameters()})
+print(f"{counting.formula_text(fc)} = {counting.linear_params(512, 1000):,} parameters")
+assert counting.linear_params(512, 1000) == sum(t.numel() for t in fc.parameters())
+
+# %% [markdown]
+# ### BatchNorm: parameters and buffers
+#
+# `BatchNorm2d(C)` normalises each channel and then applies a learnt scale γ (`weight`) and shift β
+# (`bias`): 2 × C parameters. It also keeps a running mean and variance per channel, plus a counter of
+# batches seen. Those are **buffers**: saved with the model (they are in its `state_dict`) but updated
+# by forward passes in training mode, not by the optimiser, so they are not parameters and no
+# parameter count includes them.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+bn = nn.BatchNorm2d(64)
+print("parameters:", {name: tuple(t.shape) for name, t in bn.named_parameters()})
+print("buffers:   ", {name: tuple(t.shape) for name, t in bn.named_buffers()})
+print(f"{counting.formula_text(bn)} = {counting.norm_params(64)} parameters")
+assert counting.norm_params(64) == sum(t.numel() for t in bn.parameters())
+assert not any(b.requires_grad for b in bn.buffers())
+
+# %% [markdown]
+# A forward pass in training mode moves the running mean, with no optimiser and no gradient involved:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+before = bn.running_mean.clone()
+bn.train()
+bn(torch.randn(8, 64, 5, 5) + 3.0)  # a batch whose channels have mean 3
+moved = (bn.running_mean - before).abs().mean().item()
+print(f"running mean moved by {moved:.1f} on average; batches seen: {int(bn.num_batches_tracked)}")
+assert moved > 0.1
+
+# %% [markdown]
+# ## The convolution formula
+#
+# A `Conv2d(C_in, C_out, K, groups=g)` computes each output channel from `C_in / g` input channels
+# through a `K × K` kernel each. Its weight has shape `(C_out, C_in/g, K, K)`, and a bias adds one
+# number per output channel:
+#
+# $$\text{params} = C_\text{out} \cdot \frac{C_\text{in}}{g} \cdot K \cdot K \;(+\, C_\text{out}).$$
+#
+# With `g = 1` that is an ordinary convolution. With `g = C_in = C_out` it is a **depthwise**
+# convolution: each output channel looks at one input channel only, so its parameters grow with `C`,
+# not with `C²` (MobileNets are built from them; notebook 03 shows what that does to pruning). In
+# between, grouped convolutions (ResNeXt, RegNet) split the channels into `g` groups. The table checks
+# the formula against `numel()`:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+convs = {
+    "ResNet stem": nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False),
+    "3 x 3": nn.Conv2d(64, 64, 3, padding=1, bias=False),
+    "1 x 1 with bias": nn.Conv2d(256, 64, 1),
+    "grouped, g = 32": nn.Conv2d(128, 128, 3, padding=1, groups=32, bias=False),
+    "depthwise": nn.Conv2d(64, 64, 3, padding=1, groups=64, bias=False),
+}
+rows = [{"conv": name, "shape": str(tuple(layer.weight.shape)), "formula": counting.formula_text(layer),
+         "params": counting.formula(layer), "numel": sum(t.numel() for t in layer.parameters())}
+        for name, layer in convs.items()]
+assert all(r["params"] == r["numel"] for r in rows)
+Markdown(format_table(rows, [("conv", "layer", ""), ("shape", "weight shape", ""), ("formula", "formula", ""),
+                             ("params", "by formula", ",d"), ("numel", "numel()", ",d")]))
+
+# %% [markdown]
+# ### Exercise: count by hand
+#
+# Fill in the two counts (no code needed beyond arithmetic), then run the cells.
+#
+# 1. `nn.Conv2d(128, 256, kernel_size=3, padding=1, bias=False)`
+# 2. `nn.Conv2d(96, 96, kernel_size=3, padding=1, groups=96)` (a depthwise conv with the default bias)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+conv_count = ...  # your count for nn.Conv2d(128, 256, kernel_size=3, padding=1, bias=False)
+passed = helpers.checks.check("01-conv-by-hand", conv_count)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+depthwise_count = ...  # your count for nn.Conv2d(96, 96, kernel_size=3, padding=1, groups=96)
+passed = helpers.checks.check("01-depthwise-by-hand", depthwise_count)
+
+# %% [markdown]
+# Now the formula as a function. The check compares it with real `nn.Conv2d` layers, grouped and
+# depthwise ones included:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def my_conv2d_params(c_in, c_out, k, groups=1, bias=True):
+    raise NotImplementedError  # your formula here
+
+
+passed = helpers.checks.check("01-conv2d-params", my_conv2d_params)
+
+# %%
+# Reference solutions, once you have tried:
+# helpers.checks.reveal("01-conv-by-hand")
+# helpers.checks.reveal("01-depthwise-by-hand")
+# helpers.checks.reveal("01-conv2d-params")
+
+# %% [markdown]
+# ## ResNet-18, layer by layer
+#
+# `counting.layer_table` walks every layer of a model and records its parameters (summed `numel()`),
+# the same count from the layer's formula, its buffers, and its MACs (below). Here are ResNet-18's
+# first layers:
+
+# %%
+model, example_inputs, _ = helpers.zoo.build("resnet18", device=device)
+layers = counting.layer_table(model, example_inputs)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+first = [dict(r, formula_text=counting.formula_text(model.get_submodule(r["layer"]))) for r in layers[:8]]
+Markdown(format_table(first, [("layer", "layer", ""), ("type", "type", ""), ("formula_text", "formula", ""),
+                              ("params", "params", ",d"), ("buffers", "buffers", ",d")]))
+
+# %% [markdown]
+# The formula agrees with `numel()` on every layer, and the layers add up to Torch-Pruning's own
+# count of the model (`tp.utils.count_ops_and_params`, wrapped by `helpers.pruning.count`):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+macs, params = helpers.pruning.count(model, example_inputs)
+mismatches = [r["layer"] for r in layers if r["params"] != r["formula"]]
+print(f"{len(layers)} layers, formula != numel() on {len(mismatches)} of them")
+print(f"sum over layers: {sum(r['params'] for r in layers):,} | Torch-Pruning: {params:,}")
+assert not mismatches and sum(r["params"] for r in layers) == params
+
+# %% [markdown]
+# Buffers are not in that count, but they are in the saved `state_dict`:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+buffers = sum(r["buffers"] for r in layers)
+saved = sum(t.numel() for t in model.state_dict().values())
+print(f"parameters {params:,} + buffers {buffers:,} = {params + buffers:,} numbers in the state_dict")
+assert saved == params + buffers
+
+# %% [markdown]
+# By layer type, the convolutions hold almost everything; BatchNorm is a rounding error in the
+# parameter count (keep it in mind: it matters in notebook 03):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+types = counting.by_type(layers)
+Markdown(format_table(types, [("type", "layer type", ""), ("layers", "layers", "d"), ("params", "params", ",d"),
+                              ("param_share", "share of params", ".2%"), ("buffers", "buffers", ",d")]))
+
+# %%
+share = {t["type"]: t["param_share"] for t in types}
+assert share["Conv2d"] > 0.9 and share["BatchNorm2d"] < 0.01
+
+# %% [markdown]
+# ## MACs alongside parameters
+#
+# A MAC is one multiply-accumulate. A convolution applies each of its weights once per output
+# position, so its MACs are its weights times the output's height × width (plus one add per output
+# value for a bias); a `Linear` applies each weight once per sample. The same weight therefore costs
+# very different amounts of compute depending on where it sits. Take ResNet-18's stem, which sees the
+# whole image:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+stem = next(r for r in layers if r["layer"] == "conv1")
+with torch.no_grad():
+    h, w = model.conv1(example_inputs).shape[-2:]
+print(f"input {tuple(example_inputs.shape)} -> stem output {h} x {w} positions")
+print(f"stem: {stem['params']:,} weights x {h} x {w} positions = {stem['params'] * h * w:,} MACs")
+print(f"Torch-Pruning's counter: {stem['macs']:,} MACs")
+assert stem["macs"] == stem["params"] * h * w
+
+# %% [markdown]
+# Torch-Pruning's counter (which `layer_table` uses) also counts one operation per element for
+# activations and pooling, and two for BatchNorm; next to the convolutions they are small. Per
+# ResNet-18 stage, parameters and MACs part ways: each stage doubles the channels (so 4× the weights
+# per conv) and halves the resolution (so ¼ the positions), so the MACs per stage stay flat while the
+# parameters pile up in the last stage:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+stages = [s for s in counting.by_stage(layers) if s["params"] or s["mac_share"] > 0.001]
+print(f"total: {params:,} parameters, {macs:,} MACs per image")
+Markdown(format_table(stages, [("stage", "stage", ""), ("params", "params", ",d"), ("param_share", "share of params", ".1%"),
+                               ("macs", "MACs", ",d"), ("mac_share", "share of MACs", ".1%")]))
+
+# %%
+by_name = {s["stage"]: s for s in stages}
+assert by_name["layer4"]["param_share"] > 0.7 and by_name["layer4"]["mac_share"] < 0.25
+assert max(s["mac_share"] for s in stages if s["stage"].startswith("layer")) < 0.3
+
+# %% [markdown]
+# Parameters decide a model's size on disk and in memory; MACs are closer to its compute. Pruning a
+# fraction `p` of the channels shrinks a convolution's weight and its MACs by the same factor (both
+# are proportional to `C_out × C_in`), so both follow the law of the next notebook. How much faster
+# the model runs is a third question, answered in notebook 07.
+#
+# ## Summary
+#
+# - Parameters are the tensors the optimiser learns; BatchNorm's running statistics are buffers, saved
+#   with the model but not counted.
+# - `Conv2d`: C_out × C_in/groups × K × K (+ C_out); `Linear`: out × in (+ out); `BatchNorm2d`: 2 × C.
+#   Depthwise convolutions grow with C, ordinary ones with C².
+# - On ResNet-18 the formulas match `numel()` on every layer and add up to Torch-Pruning's count;
+#   convolutions hold nearly all the parameters, the last stage most of them.
+# - MACs weigh each weight by the positions it is applied at, so they spread evenly over the stages
+#   while parameters do not.
+#
+# ## Exercises
+#
+# - `01-conv-by-hand`: the parameters of `nn.Conv2d(128, 256, 3, bias=False)`.
+# - `01-depthwise-by-hand`: the parameters of a depthwise `nn.Conv2d(96, 96, 3, groups=96)`.
+# - `01-conv2d-params`: the formula as a function, checked against real layers.
+#
+# Next: **02 · The quadratic law**.
