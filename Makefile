@@ -23,7 +23,8 @@ reproduce: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check helpers tests
 	$(PY) -m pytest tests
-	NBVAL=1 $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+	NBVAL=1 COURSE_FIGURES_DIR=$(CURDIR)/build/nbval-figures $(PY) -m pytest --nbval-lax --nbval-current-env \
+		-p no:cacheprovider notebooks
 
 # Execute every notebook (or NB=02 for one) top to bottom, storing outputs and run times.
 notebooks: $(STAMP)

@@ -1,6 +1,7 @@
 """Consistent figures, saved under the repository's figures/ whatever the working directory."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib
@@ -22,8 +23,11 @@ def style() -> None:
 
 
 def figures_dir(out: str | Path | None = None) -> Path:
-    """The folder figures go to: ``out`` if given (relative to the repository root), else figures/."""
-    path = FIGURES if out is None else Path(out)
+    """The folder figures go to: ``out`` if given (relative to the repository root), else figures/.
+
+    ``COURSE_FIGURES_DIR`` redirects the default, so that test runs leave figures/ as committed.
+    """
+    path = Path(os.environ.get("COURSE_FIGURES_DIR") or FIGURES) if out is None else Path(out)
     if not path.is_absolute():
         path = ROOT / path
     path.mkdir(parents=True, exist_ok=True)

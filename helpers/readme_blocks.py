@@ -53,7 +53,19 @@ def reproduce_table() -> str:
     return path.read_text()
 
 
-BLOCKS = {"course-map": course_map, "reproduce-table": reproduce_table}
+def teaching() -> str:
+    """docs/teaching.md with its measured-times table filled in."""
+    times = _times()
+    totals = []
+    for mode, where in (("quick", "quick mode (CPU)"), ("full", "full mode (GPU)")):
+        rows = [times.get((py.stem, mode)) for py in sources()]
+        if all(rows):
+            totals.append(f"{where}: {sum(float(r['seconds']) for r in rows) / 60:.0f} min")
+    summary = f"\n\nThe whole course, run top to bottom: {'; '.join(totals)}.\n" if totals else "\n"
+    return (ROOT / "docs" / "teaching.md").read_text().replace("{{TIMES}}", course_map().rstrip() + summary.rstrip())
+
+
+BLOCKS = {"course-map": course_map, "reproduce-table": reproduce_table, "teaching": teaching}
 
 
 def expected(text: str) -> str:

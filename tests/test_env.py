@@ -46,3 +46,9 @@ def test_figures_land_in_the_repository_whatever_the_cwd(tmp_path, monkeypatch):
     assert plots.figures_dir() == Path(plots.__file__).resolve().parent.parent / "figures"
     assert not (tmp_path / "figures").exists()
     assert os.path.isabs(plots.figures_dir("figures"))
+
+
+def test_figures_can_be_redirected(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_FIGURES_DIR", str(tmp_path / "out"))
+    assert plots.figures_dir() == tmp_path / "out"
+    assert plots.figures_dir("figures") == plots.FIGURES  # an explicit folder wins

@@ -1,0 +1,177 @@
+"""Choosing a channel ratio for a parameter budget.
+
+Three ways to pick p for a target parameter reduction r:
+
+* the rule's inverse, ``1 - sqrt(1 - r)`` (``theory.channel_ratio_for``): no model needed, and off
+  by the model's share of tensors that shrink like (1-p) instead of (1-p)^2;
+* ``ParameterModel.solve``: exact for uniform local pruning, from one dependency graph, no pruning;
+* ``bisect_by_pruning``: prune a fresh model at each step of a bisection and count. Slow, but it works
+  for any pruner setting the predictor does not model (global pruning, ``pruning_ratio_dict``,
+  ``max_pruning_ratio``).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from . import theory, zoo
+from .predict import ParameterModel
+from .pruning import make_pruner
+
+# A factory returns a fresh (model, example_inputs, ignored_layers) at every call.
+Factory = Callable[[], tuple[nn.Module, torch.Tensor, list]]
+
+
+def zoo_factory(name: str, device: torch.device | str = "cpu") -> Factory:
+    """A factory building the zoo model ``name`` afresh (same weights every time)."""
+    zoo.family(name)  # an unknown name fails here, with the list of choices
+    return lambda: zoo.build(name, device=device)
+
+
+def _n_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@dataclass
+class Pruned:
+    """A freshly built model after pruning, with what was removed."""
+    model: nn.Module
+    reduction: float  # fraction of parameters removed
+    fractions: dict[str, float]  # per conv/linear layer (ignored layers left out): outputs removed
+
+
+def prune_fresh(factory: Factory, channel_ratio: float, **pruner_kwargs) -> Pruned:
+    """Build a fresh model and prune it at ``channel_ratio`` with the course's pruner.
+
+    ``pruner_kwargs`` go to ``pruning.make_pruner`` (round_to, global_pruning, iterative_steps,
+    max_pruning_ratio, pruning_ratio_dict, ...); ``pruning_ratio_dict`` may be a function of the
+    fresh model returning the dict, so that it can name that model's layers.
+    """
+    p = theory.check_channel_ratio(channel_ratio)
+    model, inputs, ignored = factory()
+    before, widths = _n_params(model), out_widths(model)
+    kwargs = dict(pruner_kwargs)
+    if callable(kwargs.get("pruning_ratio_dict")):
+        kwargs["pruning_ratio_dict"] = kwargs["pruning_ratio_dict"](model)
+    if p > 0:
+        pruner = make_pruner(model, inputs, p, ignored, **kwargs)
+        for _ in range(pruner.iterative_steps):
+            pruner.step()
+    skip = {id(m) for layer in ignored for m in layer.modules()}
+    names = {n for n, m in model.named_modules() if id(m) in skip}
+    fractions = {n: f for n, f in removed_fractions(widths, model).items() if n not in names}
+    return Pruned(model, 1.0 - _n_params(model) / before, fractions)
+
+
+def pruned_reduction(factory: Factory, channel_ratio: float, **pruner_kwargs) -> float:
+    """The fraction of parameters a fresh model loses when pruned at ``channel_ratio`` (see
+    ``prune_fresh`` for the keyword arguments)."""
+    return prune_fresh(factory, channel_ratio, **pruner_kwargs).reduction
+
+
+@dataclass
+class Search:
+    """The outcome of a search for the channel ratio that meets a parameter budget."""
+    target: float
+    channel_ratio: float
+    reduction: float  # what that ratio achieves
+    evaluations: int  # models pruned (bisection) or predictions made (solver)
+    seconds: float
+    trace: list[tuple[float, float]] = field(default_factory=list)  # (p, reduction) tried, in order
+
+    @property
+    def miss_pp(self) -> float:
+        """Achieved minus target reduction, in percentage points."""
+        return 100 * (self.reduction - self.target)
+
+
+def bisect_by_pruning(factory: Factory, target: float, tol: float = 0.002, p_tol: float = 1e-3,
+                      p_max: float = 0.9, max_evaluations: int = 30, **pruner_kwargs) -> Search:
+    """Bisection on the channel ratio that prunes a fresh model at every step and counts.
+
+    Stops once a ratio's reduction is within ``tol`` of ``target``, or the bracket is narrower
+    than ``p_tol``, or after ``max_evaluations`` prunes; returns the closest ratio tried. Any
+    pruner setting passes through ``pruner_kwargs`` (``global_pruning=True``, say).
+    """
+    target = theory.check_channel_ratio(target, name="target parameter reduction")
+    start = time.perf_counter()
+    trace: list[tuple[float, float]] = []
+
+    def evaluate(p: float) -> float:
+        r = pruned_reduction(factory, p, **pruner_kwargs)
+        trace.append((p, r))
+        return r
+
+    if target > 0 and evaluate(p_max) < target:
+        raise ValueError(f"a {target:.1%} parameter reduction is not reached even at p={p_max}: "
+                         f"it removes {trace[-1][1]:.1%}; lower the target or raise p_max")
+    lo, hi = 0.0, p_max
+    while target > 0 and len(trace) < max_evaluations and hi - lo > p_tol:
+        mid = (lo + hi) / 2
+        r = evaluate(mid)
+        if abs(r - target) <= tol:
+            break
+        if r >= target:
+            hi = mid
+        else:
+            lo = mid
+    p, r = min(trace, key=lambda t: abs(t[1] - target)) if trace else (0.0, 0.0)
+    return Search(target, p, r, len(trace), time.perf_counter() - start, trace)
+
+
+def solve(predictor: ParameterModel, target: float) -> Search:
+    """``ParameterModel.solve`` wrapped as a Search (its time excludes building the predictor)."""
+    start = time.perf_counter()
+    p = predictor.solve(target)
+    seconds = time.perf_counter() - start
+    return Search(float(target), p, predictor.reduction(p), 0, seconds)
+
+
+def rule_inverse(target: float) -> float:
+    """The rule's answer: the p with 1-(1-p)^2 = target."""
+    return theory.channel_ratio_for(target)
+
+
+def budget_table(names: Sequence[str], targets: Sequence[float], device: torch.device | str = "cpu",
+                 verify: Sequence[str] = ()) -> list[dict]:
+    """For each zoo model and target reduction: p and the exact achieved reduction by the rule's
+    inverse and by ``ParameterModel.solve`` (classifier ignored, local pruning).
+
+    For the models in ``verify`` both ratios are also pruned for real; ``measured_rule`` and
+    ``measured_solve`` then hold the reductions counted on the pruned models.
+    """
+    rows = []
+    for name in names:
+        model, inputs, ignored = zoo.build(name, device=device)
+        predictor = ParameterModel(model, inputs, ignored)
+        for target in targets:
+            p_rule = rule_inverse(target)
+            p_solve = predictor.solve(target)
+            row = {"model": name, "family": zoo.family(name), "target": target,
+                   "p_rule": p_rule, "reduction_rule": predictor.reduction(p_rule),
+                   "p_solve": p_solve, "reduction_solve": predictor.reduction(p_solve)}
+            row["miss_rule_pp"] = 100 * (row["reduction_rule"] - target)
+            row["miss_solve_pp"] = 100 * (row["reduction_solve"] - target)
+            if name in verify:
+                factory = zoo_factory(name, device)
+                row["measured_rule"] = pruned_reduction(factory, p_rule)
+                row["measured_solve"] = pruned_reduction(factory, p_solve)
+            rows.append(row)
+    return rows
+
+
+def out_widths(model: nn.Module) -> dict[str, int]:
+    """Output width of every conv and linear layer, by name."""
+    return {n: (m.out_channels if isinstance(m, nn.modules.conv._ConvNd) else m.out_features)
+            for n, m in model.named_modules() if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear))}
+
+
+def removed_fractions(before: dict[str, int], model: nn.Module) -> dict[str, float]:
+    """Per layer, the fraction of its output channels that pruning removed (``before`` from
+    ``out_widths`` of the unpruned model)."""
+    after = out_widths(model)
+    return {n: 1 - after[n] / w for n, w in before.items() if n in after}

@@ -1,0 +1,214 @@
+"""Real CNNs pruned with Torch-Pruning: the pruning groups of a model, and sweeps over channel ratios.
+
+A sweep builds Torch-Pruning's dependency graph once and prunes step by step: local pruning's step i
+keeps ``int(C * (1 - p_i))`` channels of each group's initial width C, so the model after step i has
+the same shapes as a fresh model pruned once at ``p_i``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from functools import reduce
+
+import torch
+import torch_pruning as tp
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import theory, zoo
+from .predict import ParameterModel
+from .pruning import count, make_pruner
+
+
+def n_params(model: nn.Module) -> int:
+    """sum(p.numel()) over the model's parameters (buffers excluded), as Torch-Pruning counts them."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def _dependency_graph(model: nn.Module, example_inputs: torch.Tensor) -> tp.DependencyGraph:
+    with torch.enable_grad(), warnings.catch_warnings():  # the graph is traced with autograd
+        warnings.filterwarnings("ignore", message=".*[Uu]nwrapped parameters.*")
+        return tp.DependencyGraph().build_dependency(model, example_inputs=example_inputs)
+
+
+def _out_pruning_fn(layer: nn.Module):
+    if isinstance(layer, nn.modules.conv._ConvNd):
+        return tp.prune_conv_out_channels
+    if isinstance(layer, nn.Linear):
+        return tp.prune_linear_out_channels
+    raise ValueError(f"pick a Conv or Linear layer as the root of a group, got {type(layer).__name__}")
+
+
+def group_layers(model: nn.Module, example_inputs: torch.Tensor, layer: nn.Module) -> list[dict]:
+    """The layers that lose parameters when one output channel of ``layer`` is removed.
+
+    Torch-Pruning's dependency graph gives the group; it is pruned by one channel on a copy of the
+    model, so that every row's ``params_per_channel`` is what the library really removes. One row
+    per layer, in the model's module order: name, type, pruned dims ("out", "in" or "out+in").
+    """
+    names = {id(m): n for n, m in model.named_modules()}
+    if id(layer) not in names:
+        raise ValueError("layer must be a module of model")
+    clone = copy.deepcopy(model)
+    root = clone.get_submodule(names[id(layer)])
+    dg = _dependency_graph(clone, example_inputs)
+    group = dg.get_pruning_group(root, _out_pruning_fn(root), idxs=[0])
+    dims: dict[int, set] = {}
+    for dep, _ in group:
+        target = dep.target.module
+        if isinstance(target, nn.Module):
+            dims.setdefault(id(target), set()).add("out" if dg.is_out_channel_pruning_fn(dep.handler) else "in")
+    before = {n: n_params_local(m) for n, m in clone.named_modules()}
+    group.prune()
+    rows = []
+    for name, module in clone.named_modules():
+        removed = before[name] - n_params_local(module)
+        if removed:
+            rows.append({"layer": name, "type": type(module).__name__,
+                         "pruned": "+".join(sorted(dims.get(id(module), {"?"}), reverse=True)),
+                         "params_per_channel": removed})
+    return rows
+
+
+def n_params_local(module: nn.Module) -> int:
+    """Parameters held by ``module`` itself (not by its children)."""
+    return sum(p.numel() for p in module.parameters(recurse=False))
+
+
+def groups(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=()) -> list[dict]:
+    """Every pruning group a local pruner would use: its root layer, its width and how many layers
+    with parameters it couples, in the model's module order."""
+    dg = _dependency_graph(model, example_inputs)
+    names = {id(m): n for n, m in model.named_modules()}
+    ignored = [m for layer in ignored_layers for m in layer.modules()]
+    rows = []
+    for group in dg.get_all_groups(ignored_layers=ignored, root_module_types=[nn.modules.conv._ConvNd, nn.Linear]):
+        root = group[0].dep.target.module
+        layers = {id(dep.target.module) for dep, _ in group
+                  if isinstance(dep.target.module, nn.Module) and n_params_local(dep.target.module)}
+        rows.append({"root": names[id(root)], "channels": len(group[0].idxs), "layers": len(layers)})
+    order = {n: i for i, n in enumerate(names.values())}
+    return sorted(rows, key=lambda r: order[r["root"]])
+
+
+def schedule(ratios: Sequence[float]) -> tuple[float, int]:
+    """(pruning_ratio, iterative_steps) of a linear schedule that passes through every ratio."""
+    if not ratios:
+        raise ValueError("give at least one channel ratio")
+    micro = [round(theory.check_channel_ratio(r) * 1_000_000) for r in ratios]
+    step = reduce(math.gcd, [m for m in micro if m] or [1])
+    top = max(micro)
+    if top == 0:
+        return 0.0, 1
+    return top / 1_000_000, top // step
+
+
+def ratio_sweep(model: nn.Module, example_inputs: torch.Tensor, ratios: Sequence[float], ignored_layers=(),
+                round_to: int | None = None, macs: bool = False,
+                on_step: Callable[[nn.Module, float], dict | None] | None = None,
+                pruning_ratio: float | None = None, iterative_steps: int | None = None) -> list[dict]:
+    """Prune ``model`` in place, step by step, and measure it at each channel ratio in ``ratios``.
+
+    One pruner (one dependency graph) serves every ratio. The schedule is linear: by default the
+    coarsest one that passes through every ratio; ``pruning_ratio`` and ``iterative_steps`` set it
+    explicitly (e.g. the README's 1.0 over 20 steps). ``on_step(model, p)`` may return extra
+    columns (a latency, say). Rows: channel_ratio, params (and macs), in increasing p.
+    """
+    keep = sorted({round(theory.check_channel_ratio(r), 6) for r in ratios})
+    if pruning_ratio is None or iterative_steps is None:
+        pruning_ratio, iterative_steps = schedule(keep)
+
+    def measure(p: float) -> dict:
+        row = {"channel_ratio": p, "params": n_params(model)}
+        if macs:
+            row["macs"] = count(model, example_inputs)[0]
+        if on_step is not None:
+            row.update(on_step(model, p) or {})
+        return row
+
+    rows = [measure(0.0)] if keep[0] == 0.0 else []
+    wanted = [p for p in keep if p > 0]
+    if not wanted:
+        return rows
+    pruner = make_pruner(model, example_inputs, pruning_ratio, ignored_layers, round_to,
+                         iterative_steps=iterative_steps)
+    for step in range(1, int(iterative_steps) + 1):
+        pruner.step()
+        p = round(pruner.per_step_pruning_ratio[step], 6)
+        if p in wanted:
+            rows.append(measure(p))
+        if p >= wanted[-1]:
+            break
+    missing = set(wanted) - {r["channel_ratio"] for r in rows}
+    if missing:
+        raise ValueError(f"the schedule ({pruning_ratio} over {iterative_steps} steps) never reaches "
+                         f"{sorted(missing)}")
+    return rows
+
+
+def zoo_sweep(names: Sequence[str], ratios: Sequence[float], device: torch.device | str = "cpu",
+              ignore_classifier: bool = True, round_to: int | None = None, progress: bool = False) -> list[dict]:
+    """Every zoo model pruned at every ratio: measured reduction, exact prediction and the rule.
+
+    The prediction (``ParameterModel``) is made before the model is touched. After the last ratio
+    the pruned model runs forward once; its output shape is in every row of that model.
+    """
+    rows = []
+    for name in tqdm(names, desc="pruning the zoo", disable=not progress):
+        model, inputs, classifier = zoo.build(name, device=device)
+        ignored = classifier if ignore_classifier else []
+        predictor = ParameterModel(model, inputs, ignored, round_to=round_to)
+        measured = ratio_sweep(model, inputs, ratios, ignored, round_to=round_to)
+        with torch.no_grad():
+            shape = tuple(model(inputs).shape)
+        for r in measured:
+            p = r["channel_ratio"]
+            rows.append({
+                "model": name, "family": zoo.family(name), "channel_ratio": p,
+                "params_before": predictor.params_before, "params_after": r["params"],
+                "predicted_params_after": predictor.params(p),
+                "reduction": 1 - r["params"] / predictor.params_before,
+                "predicted_reduction": predictor.reduction(p),
+                "rule_reduction": theory.param_reduction(p),
+                "output_shape": shape,
+            })
+    return rows
+
+
+def settings_table(name: str, settings: Sequence[dict], device: torch.device | str = "cpu") -> list[dict]:
+    """One zoo model pruned afresh under each pruner setting, measured and (for local pruning) predicted.
+
+    A setting is a dict with ``channel_ratio`` and optionally ``ignore_classifier`` (default True),
+    ``round_to``, ``iterative_steps`` and ``global_pruning``; ``label`` names it in the table.
+    Rows: label, params_before, params_after, reduction, predicted_params_after (None under global
+    pruning, which ParameterModel does not model), output_shape, seconds (pruning only).
+    """
+    from .pruning import prune
+
+    predictors: dict[tuple, ParameterModel] = {}
+    rows = []
+    for s in settings:
+        unknown = set(s) - {"label", "channel_ratio", "ignore_classifier", "round_to", "iterative_steps",
+                            "global_pruning"}
+        if unknown:
+            raise ValueError(f"unknown setting {sorted(unknown)}")
+        p, round_to = s["channel_ratio"], s.get("round_to")
+        ignore = s.get("ignore_classifier", True)
+        model, inputs, classifier = zoo.build(name, device=device)
+        ignored = classifier if ignore else []
+        predicted = None
+        if not s.get("global_pruning"):
+            key = (ignore, round_to)
+            if key not in predictors:
+                predictors[key] = ParameterModel(model, inputs, ignored, round_to=round_to)
+            predicted = predictors[key].params(p)
+        result = prune(model, inputs, p, ignored, round_to=round_to, global_pruning=s.get("global_pruning", False),
+                       iterative_steps=s.get("iterative_steps", 1))
+        with torch.no_grad():
+            shape = tuple(model(inputs).shape)
+        rows.append({"label": s.get("label", str(s)), "params_before": result.params_before,
+                     "params_after": result.params_after, "reduction": result.param_reduction,
+                     "predicted_params_after": predicted, "output_shape": shape, "seconds": result.seconds})
+    return rows

@@ -1,0 +1,358 @@
+# %% [markdown]
+# # 08 · The cost of over-pruning
+#
+# **Learning goals**
+# - train a small CNN on real handwritten digits, prune it with Torch-Pruning and fine-tune it;
+# - see what reading `p=0.5` as "remove half of the parameters" costs: it removes about three
+#   quarters of them, and the accuracy pays for the difference;
+# - find the channel ratio for a parameter budget with `ParameterModel.solve` before pruning;
+# - read an accuracy-versus-parameter-reduction curve measured over several seeds, and know why
+#   accuracy collapses right after pruning and what brings it back.
+#
+# **Prerequisites**: 02 · The quadratic law, 04 · Pruning real CNNs, 06 · Hitting a parameter budget.
+#
+# **Run time**: about 1 minute in quick mode (2-core CPU); full mode (GPU): to be measured.
+
+# %%
+# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+import sys
+if "google.colab" in sys.modules:
+    import os, subprocess
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
+                        "/content/course"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+    sys.path.insert(0, "/content/course")
+    os.chdir("/content/course/notebooks")
+
+# %%
+import helpers
+device = helpers.env.setup()
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import Markdown
+
+from helpers import data, plots, theory, training
+from helpers.predict import ParameterModel
+from helpers.theory import format_table
+
+MODE = helpers.env.mode()
+PLAN = training.plan(MODE)
+print(f"{MODE} mode: {len(PLAN.seeds)} seeds, {PLAN.train_epochs} training epochs per seed, "
+      f"{PLAN.finetune_epochs} fine-tuning epochs after each pruning, {len(PLAN.ratios)} channel ratios in the sweep")
+
+# %% [markdown]
+# ## 1. The data: handwritten digits, no download
+#
+# scikit-learn ships 1,797 scanned handwritten digits (8x8 pixels, grey levels 0-16) inside the
+# package. `helpers.data.load` upsamples them to 16x16, splits them into a training and a test set
+# (stratified, with a fixed seed: the same images land on the same side on every machine),
+# standardises them with the training images' statistics and moves them to `device`.
+
+# %%
+digits = data.load(device=device)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(digits.describe())
+print("test images per class:", digits.y_test.bincount().tolist())
+
+# %%
+assert digits.x_train.shape[1:] == digits.x_test.shape[1:] == (1, data.SIZE, data.SIZE)
+assert set(digits.y_test.tolist()) == set(range(10))
+
+# %%
+fig, axes = plt.subplots(1, 10, figsize=(8, 1.2))
+for digit, ax in enumerate(axes):
+    image = digits.x_test[digits.y_test == digit][0, 0].cpu()
+    ax.imshow(image, cmap="gray_r")
+    ax.set_title(str(digit))
+    ax.axis("off")
+plots.save(fig, "08_digits")
+plt.show()
+
+# %% [markdown]
+# ## 2. The model
+#
+# `helpers.training.DigitsCNN` is a small VGG-style network: four 3x3 convolutions, each followed by
+# batch norm and ReLU, in two stages separated by max pooling, then global average pooling and a
+# linear classifier with 10 outputs. Almost every weight sits between two prunable layers: the rule
+# `1-(1-p)²` should describe it well. The classifier's outputs are the 10 classes, so it goes into
+# `ignored_layers` (`training.ignored_layers(model)`).
+
+# %%
+reference = training.new_model(seed=0, device=device)
+layers = [{"layer": name, "shape": "x".join(map(str, p.shape)), "params": p.numel()}
+          for name, p in reference.named_parameters()]
+
+# %%
+# NBVAL_CHECK_OUTPUT
+Markdown(format_table(layers, [("layer", "parameter", ""), ("shape", "shape", ""), ("params", "count", ",d")]))
+
+# %%
+n_params = training.count_params(reference)
+weights_between = sum(r["params"] for r in layers if r["layer"] in
+                      ("features.3.weight", "features.7.weight", "features.10.weight"))
+assert n_params == sum(r["params"] for r in layers)
+assert weights_between / n_params > 0.9
+print(f"{n_params:,} parameters; {weights_between / n_params:.0%} of them in the three convolutions "
+      "between two pruned layers")
+
+# %% [markdown]
+# ## 3. Training
+#
+# One model per seed: the seed fixes the initial weights and the order of the training batches.
+# `training.train_baseline` trains with AdamW under a one-cycle learning-rate schedule; `evaluate`
+# measures the fraction of correctly classified test images, in eval mode.
+
+# %%
+baselines = {seed: training.train_baseline(digits, PLAN.train_epochs, seed=seed) for seed in PLAN.seeds}
+acc_baseline = {seed: training.evaluate(m, digits) for seed, m in baselines.items()}
+
+# %%
+for seed, acc in acc_baseline.items():
+    print(f"seed {seed}: test accuracy {acc:.1%} after {PLAN.train_epochs} epochs")
+assert min(acc_baseline.values()) > 0.95  # chance is 10%
+
+# %% [markdown]
+# ## 4. Two readings of "remove 50% of the parameters"
+#
+# A learner who wants to halve the model reads `pruning_ratio` as a fraction of parameters and sets
+# `p = 0.5`. The rule says this removes about `1-(1-0.5)² = 75%`. The rule's inverse,
+# `theory.channel_ratio_for(0.5)`, gives `1-√0.5`; `ParameterModel.solve(0.5)` replays Torch-Pruning's
+# arithmetic on whole channels and returns the channel ratio whose exact reduction is closest to
+# 50%. All three predictions are made before anything is pruned:
+
+# %%
+example = digits.example_inputs()
+predictor = ParameterModel(baselines[PLAN.seeds[0]], example, training.ignored_layers(baselines[PLAN.seeds[0]]))
+TARGET = 0.5
+p_learner = 0.5
+p_rule = theory.channel_ratio_for(TARGET)
+p_solver = predictor.solve(TARGET)
+readings = [{"reading": name, "p": p, "params_after": predictor.params(p), "reduction": predictor.reduction(p)}
+            for name, p in [("p = 0.5 (the learner)", p_learner), ("rule inverted, 1-√0.5", p_rule),
+                            ("ParameterModel.solve(0.5)", p_solver)]]
+
+# %%
+# NBVAL_CHECK_OUTPUT
+Markdown(format_table(readings, [("reading", "reading", ""), ("p", "channel ratio p", ".3f"),
+                                 ("params_after", "parameters left", ",d"), ("reduction", "removed", ".1%")]))
+
+# %%
+assert predictor.reduction(p_learner) > 0.70
+assert abs(predictor.reduction(p_learner) - theory.param_reduction(p_learner)) < 0.02  # the rule holds here
+assert abs(predictor.reduction(p_solver) - TARGET) < 0.01
+print(f"p = 0.5 removes {predictor.reduction(p_learner):.1%} of the parameters, "
+      f"{100 * (predictor.reduction(p_learner) - TARGET):.1f} percentage points more than intended; "
+      f"p = {p_solver:.3f} removes "
+      f"{predictor.reduction(p_solver):.1%}")
+
+# %% [markdown]
+# ## 5. Prune both, then fine-tune
+#
+# `training.prune_and_fine_tune` prunes a **copy** of a trained model (the trained model stays
+# intact for the next ratio) and measures its test accuracy three times:
+#
+# 1. right after pruning;
+# 2. after refreshing the batch-norm statistics over the training images
+#    (`torch.optim.swa_utils.update_bn`), which trains no weight;
+# 3. after a short fine-tune of `PLAN.finetune_epochs` epochs at a lower learning rate.
+#
+# Both readings start from the same trained models and get the same fine-tuning budget.
+
+# %%
+trials = {name: [training.prune_and_fine_tune(baselines[s], digits, p, PLAN.finetune_epochs, seed=s,
+                                              acc_baseline=acc_baseline[s]) for s in PLAN.seeds]
+          for name, p in [("learner", p_learner), ("solver", p_solver)]}
+
+
+def spread(values):
+    """Mean over seeds, with the lowest and highest value when there are several."""
+    mean = sum(values) / len(values)
+    return f"{mean:.1%}" if len(values) == 1 else f"{mean:.1%} ({min(values):.1%} to {max(values):.1%})"
+
+
+comparison = [{"reading": f"{name}: p = {runs[0].channel_ratio:.3f}",
+               "removed": runs[0].param_reduction,
+               **{key: spread([getattr(t, key) for t in runs])
+                  for key in ("acc_baseline", "acc_pruned", "acc_recalibrated", "acc_finetuned")}}
+              for name, runs in trials.items()]
+Markdown(format_table(comparison, [("reading", "reading", ""), ("removed", "params removed", ".1%"),
+                                   ("acc_baseline", "trained", ""), ("acc_pruned", "pruned", ""),
+                                   ("acc_recalibrated", "BN refreshed", ""),
+                                   ("acc_finetuned", f"fine-tuned ({PLAN.finetune_epochs} epochs)", "")]))
+
+# %%
+def mean(values):
+    return sum(values) / len(values)
+
+
+learner, solver = trials["learner"], trials["solver"]
+for name, runs in trials.items():
+    # pruning removed exactly what the predictor said, and fine-tuning removed nothing more
+    assert all(t.params_after == predictor.params(t.channel_ratio) == training.count_params(t.model) for t in runs)
+gap_recalibrated = mean([t.acc_recalibrated for t in solver]) - mean([t.acc_recalibrated for t in learner])
+gap_finetuned = mean([t.acc_finetuned for t in solver]) - mean([t.acc_finetuned for t in learner])
+drop_learner = mean([t.acc_baseline - t.acc_finetuned for t in learner])
+drop_solver = mean([t.acc_baseline - t.acc_finetuned for t in solver])
+for runs in trials.values():
+    assert mean([t.acc_pruned for t in runs]) < mean([t.acc_baseline for t in runs]) - 0.3
+    assert mean([t.acc_recalibrated for t in runs]) > mean([t.acc_pruned for t in runs])
+assert gap_recalibrated > 0 and gap_finetuned > 0
+print(f"after refreshing batch norm, the solver's model is {100 * gap_recalibrated:.1f} points more accurate")
+print(f"after {PLAN.finetune_epochs} fine-tuning epochs: the learner's model lost {100 * drop_learner:.1f} points "
+      f"of accuracy, the solver's {100 * drop_solver:.1f} (mean over {len(PLAN.seeds)} seed(s))")
+
+# %% [markdown]
+# Three things to read in this table.
+#
+# - **Right after pruning**, both models lose most of their accuracy. Pruning removed input channels
+#   of every convolution, so each layer's outputs no longer have the mean and variance its batch norm
+#   stored during training. The network is damaged less than this number suggests.
+# - **Refreshing the batch-norm statistics** (no training) brings back part of the accuracy: how
+#   much depends on how many channels went. This is the fairest "before fine-tuning" number.
+# - **After the same short fine-tune**, the model the learner meant to halve trails the model that
+#   was really halved. The learner removed about a quarter of the network more than intended, and
+#   the accuracy paid for that quarter.
+#
+# ## 6. Accuracy versus parameter reduction
+#
+# The same experiment over a range of channel ratios. Each point prunes a copy of every seed's trained
+# model; the line is the mean over seeds and, with several seeds, the band spans the lowest to the
+# highest accuracy. The two readings of section 5 are reused.
+
+# %%
+done = {p_learner, p_solver}
+rows = [t.row() for runs in trials.values() for t in runs]
+rows += training.sweep(baselines, digits, [p for p in PLAN.ratios if p not in done], PLAN.finetune_epochs)
+rows.sort(key=lambda r: (r["seed"], r["channel_ratio"]))
+summary = training.summarise(rows)
+
+# %%
+def curve(key):
+    x = [100 * s["param_reduction"] for s in summary]
+    return x, [s[f"{key}_mean"] for s in summary], [s[f"{key}_min"] for s in summary], [s[f"{key}_max"] for s in summary]
+
+
+fig, ax = plt.subplots(figsize=(7, 4.4))
+for key, label, style in [("acc_finetuned", f"after a {PLAN.finetune_epochs}-epoch fine-tune", "-o"),
+                          ("acc_recalibrated", "pruned, batch norm refreshed", "-s"),
+                          ("acc_pruned", "right after pruning", ":^")]:
+    x, m, lo, hi = curve(key)
+    line, = ax.plot(x, m, style, markersize=4, label=label)
+    if len(PLAN.seeds) > 1:
+        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+ax.axhline(mean(list(acc_baseline.values())), color="black", linewidth=1, label="trained, not pruned")
+ax.axvline(100 * TARGET, color="grey", linestyle="--", linewidth=1, label="the target: 50% removed")
+for (name, runs), marker in zip(trials.items(), ["X", "*"]):
+    ax.scatter(100 * runs[0].param_reduction, mean([t.acc_finetuned for t in runs]), marker=marker, s=140,
+               color="black", zorder=5, label=f"{name}: p = {runs[0].channel_ratio:.3f}, fine-tuned")
+ax.set_xlabel("parameters removed (%)")
+ax.set_ylabel("test accuracy")
+ax.set_xlim(0, 100)
+ax.set_ylim(0, 1.02)
+ax.set_title(f"DigitsCNN on 16x16 digits, {len(PLAN.seeds)} seed(s), {MODE} mode")
+ax.legend(loc="lower left")
+tag = training.stamp(device)
+fig.text(0.01, -0.03, f"{tag['device']} | torch {tag['torch']} | torch-pruning {tag['torch_pruning']} | {tag['date']}",
+         fontsize=7, color="grey")
+plots.save(fig, f"08_accuracy_{MODE}")
+csv_path = training.write_csv(rows, f"08_accuracy_{MODE}", device)
+print(f"saved figures/08_accuracy_{MODE}.png and {csv_path.relative_to(plots.ROOT)} ({len(rows)} rows)")
+plt.show()
+
+# %%
+top = summary[-1]
+baseline_mean = mean(list(acc_baseline.values()))
+safe = [s for s in summary if s["acc_finetuned_mean"] >= baseline_mean - 0.01]
+largest_safe = max(s["param_reduction"] for s in safe) if safe else 0.0
+assert top["acc_finetuned_mean"] < baseline_mean - 0.2
+print(f"within 1 point of the trained accuracy after fine-tuning: up to {largest_safe:.1%} of the parameters removed")
+print(f"at p = {top['channel_ratio']:.2f} ({top['param_reduction']:.1%} removed) the fine-tuned accuracy is "
+      f"{top['acc_finetuned_mean']:.1%}")
+
+# %% [markdown]
+# Read the curve along the horizontal axis, in parameters removed, not in channel ratio: that is the
+# axis a budget is stated in. Accuracy after fine-tuning holds up to some reduction and then falls
+# off steeply. Where the cliff begins depends on the model, the task and the fine-tuning budget. What
+# does not depend on them: a channel ratio `p` removes more than `p` of the parameters (`1-(1-p)²`
+# exceeds `p` for every `p` between 0 and 1), so a channel ratio chosen as a parameter fraction
+# always lands to the right of where it was meant to, closer to the cliff.
+#
+# In full mode (on a GPU) the notebook trains longer, repeats everything over more seeds and sweeps
+# a finer range of channel ratios; its results are saved as `figures/08_accuracy_full.csv` and `.png`,
+# stamped with the device, the library versions and the date.
+#
+# ## 7. Exercises
+#
+# Each exercise is checked by `helpers.checks.check`. Replace the `raise NotImplementedError` with
+# your code and run the cell.
+#
+# **Exercise 1: accuracy.** Write `accuracy(model, x, y)`: the fraction of images in `x` whose
+# predicted class (the argmax of the logits) equals `y`. Measuring must not change the model: think
+# about what batch norm does in training mode.
+
+# %%
+import torch
+
+
+def accuracy(model, x, y):
+    raise NotImplementedError  # your code here
+
+
+helpers.checks.check("08-accuracy", accuracy);
+
+# %% [markdown]
+# **Exercise 2: prune a copy.** Write `pruned_copy(model, example_inputs, p)`: a copy of `model`
+# pruned at channel ratio `p` with `helpers.pruning.prune`, the classifier's outputs protected,
+# and `model` itself untouched (a sweep prunes the same trained model again and again).
+
+# %%
+import copy
+
+
+def pruned_copy(model, example_inputs, p):
+    raise NotImplementedError  # your code here
+
+
+helpers.checks.check("08-pruned-copy", pruned_copy);
+
+# %% [markdown]
+# **Exercise 3: a channel ratio for a budget.** Write `ratio_for(model, example_inputs, target)`:
+# the channel ratio that removes a fraction `target` of the model's parameters (classifier
+# protected), as closely as whole channels allow. The check tries it on DigitsCNN of two widths.
+
+# %%
+def ratio_for(model, example_inputs, target):
+    raise NotImplementedError  # your code here
+
+
+helpers.checks.check("08-ratio-for-budget", ratio_for);
+
+# %% [markdown]
+# To see a reference solution (after trying!), uncomment a line:
+
+# %%
+# helpers.checks.reveal("08-accuracy")
+# helpers.checks.reveal("08-pruned-copy")
+# helpers.checks.reveal("08-ratio-for-budget")
+print(helpers.checks.for_notebook("08_the_cost_of_overpruning"))
+
+# %% [markdown]
+# ## Summary
+#
+# - A channel ratio `p` removes about `1-(1-p)²` of the parameters: `p = 0.5` took away about three
+#   quarters of this CNN, not half.
+# - Over-pruning costs accuracy: with the same trained models and the same short fine-tune, the model
+#   pruned at `p = 0.5` ended less accurate than the one pruned at the solver's `p`, which removed the
+#   intended half.
+# - Right after pruning, accuracy collapses partly because batch-norm statistics no longer match;
+#   refreshing them trains nothing and recovers part of it; fine-tuning recovers more.
+# - State budgets in parameters removed, turn them into `p` with `ParameterModel.solve` (or the rule's
+#   inverse `1-√(1-r)` as a first guess), and read accuracy curves against parameters removed.
+# - Evaluate in eval mode, prune copies, and protect the classifier with `ignored_layers`.
+#
+# **Exercises**: `08-accuracy` (measure accuracy without changing the model), `08-pruned-copy`
+# (prune a copy, protect the classes), `08-ratio-for-budget` (a channel ratio for a parameter budget).

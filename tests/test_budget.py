@@ -1,0 +1,99 @@
+import pytest
+import torch
+from torch import nn
+
+from helpers import budget, predict, theory
+
+
+def tiny():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)).eval()
+    return model, torch.randn(1, 3, 16, 16), [model[-1]]
+
+
+def test_pruned_reduction_matches_the_predictor():
+    predictor = predict.ParameterModel(*tiny())
+    assert budget.pruned_reduction(tiny, 0.0) == 0.0
+    for p in (0.2, 0.5):
+        assert budget.pruned_reduction(tiny, p) == pytest.approx(predictor.reduction(p), abs=1e-12)
+    assert budget.pruned_reduction(tiny, 0.5, iterative_steps=5) == pytest.approx(predictor.reduction(0.5))
+
+
+def test_pruned_reduction_takes_a_ratio_dict_built_for_the_fresh_model():
+    uniform = budget.pruned_reduction(tiny, 0.5)
+    spared = budget.pruned_reduction(tiny, 0.5, pruning_ratio_dict=lambda m: {m[6]: 0.1})
+    assert spared < uniform
+
+
+def test_bisection_prunes_until_the_budget_is_met():
+    predictor = predict.ParameterModel(*tiny())
+    search = budget.bisect_by_pruning(tiny, 0.5, tol=0.005)
+    assert abs(search.reduction - 0.5) <= 0.005
+    assert search.evaluations == len(search.trace) >= 2
+    assert (search.channel_ratio, search.reduction) in search.trace
+    assert search.reduction == pytest.approx(predictor.reduction(search.channel_ratio))
+    assert search.miss_pp == pytest.approx(100 * (search.reduction - 0.5))
+    solved = budget.solve(predictor, 0.5)
+    assert abs(solved.miss_pp) <= abs(search.miss_pp) + 1e-9  # the exact solver is at least as close
+    assert solved.evaluations == 0
+
+
+def test_bisection_stops_at_the_bracket_or_the_evaluation_limit():
+    search = budget.bisect_by_pruning(tiny, 0.5, tol=0.0, max_evaluations=4)
+    assert search.evaluations == 4
+    search = budget.bisect_by_pruning(tiny, 0.5, tol=0.0, p_tol=0.2)
+    assert search.evaluations <= 4
+
+
+def test_bisection_works_for_global_pruning():
+    search = budget.bisect_by_pruning(tiny, 0.4, tol=0.01, global_pruning=True)
+    assert abs(search.reduction - 0.4) <= 0.01
+
+
+def test_unreachable_budget_is_explained():
+    with pytest.raises(ValueError, match="not reached even at p=0.3"):
+        budget.bisect_by_pruning(tiny, 0.9, p_max=0.3)
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        budget.bisect_by_pruning(tiny, 1.5)
+
+
+def test_rule_inverse_is_the_theory_inverse():
+    assert budget.rule_inverse(0.51) == pytest.approx(0.3)
+    assert theory.param_reduction(budget.rule_inverse(0.7)) == pytest.approx(0.7)
+
+
+def test_widths_and_removed_fractions():
+    model, inputs, ignored = tiny()
+    before = budget.out_widths(model)
+    assert before == {"0": 32, "3": 64, "6": 64, "11": 10}
+    from helpers import pruning
+    pruning.prune(model, inputs, 0.25, ignored)
+    fractions = budget.removed_fractions(before, model)
+    assert fractions == {"0": 0.25, "3": 0.25, "6": 0.25, "11": 0.0}
+
+
+def test_budget_table_rule_vs_solver():
+    rows = budget.budget_table(["mobilenet_v3_small"], [0.5], verify=["mobilenet_v3_small"])
+    (row,) = rows
+    assert row["p_rule"] == pytest.approx(theory.channel_ratio_for(0.5))
+    assert row["measured_rule"] == pytest.approx(row["reduction_rule"])
+    assert row["measured_solve"] == pytest.approx(row["reduction_solve"])
+    assert row["miss_rule_pp"] < -5  # MobileNet's depthwise convs: the rule's p falls far short
+    assert abs(row["miss_solve_pp"]) < 0.1
+
+
+def test_zoo_factory_refuses_unknown_names():
+    with pytest.raises(ValueError, match="unknown model"):
+        budget.zoo_factory("resnet19")
+
+
+def test_prune_fresh_reports_per_layer_fractions_without_the_classifier():
+    pruned = budget.prune_fresh(tiny, 0.5, pruning_ratio_dict=lambda m: {m[6]: 0.25})
+    assert pruned.fractions == {"0": 0.5, "3": 0.5, "6": 0.25}
+    assert pruned.model[-1].out_features == 10
+    assert pruned.reduction == pytest.approx(1 - sum(p.numel() for p in pruned.model.parameters())
+                                             / sum(p.numel() for p in tiny()[0].parameters()))
