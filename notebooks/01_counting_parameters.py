@@ -10,7 +10,7 @@
 #
 # **Prerequisites**: 00 · Start here.
 #
-# **Run time**: about 6 s in quick mode (2-core CPU); full mode (GPU): to be measured.
+# **Run time** (from `figures/notebook_times.csv`): about 6 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)

@@ -11,7 +11,7 @@
 #
 # **Prerequisites**: 05 · Reproducing the README.
 #
-# **Run time**: about 41 s in quick mode (2-core CPU); full mode (GPU): to be measured.
+# **Run time** (from `figures/notebook_times.csv`): about 43 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
