@@ -1,4 +1,19 @@
 """Shared helpers of the channel-pruning course: theory, model zoo, pruning, exact prediction."""
-from . import checks, counting, data, env, plots, predict, pruning, theory, training, zoo
+from . import (
+           budget,
+           checks,
+           counting,
+           data,
+           env,
+           latency,
+           plots,
+           predict,
+           pruning,
+           sweep,
+           theory,
+           training,
+           zoo,
+)
 
-__all__ = ["checks", "counting", "data", "env", "plots", "predict", "pruning", "theory", "training", "zoo"]
+__all__ = ["budget", "checks", "counting", "data", "env", "latency", "plots", "predict", "pruning", "sweep", "theory",
+           "training", "zoo"]

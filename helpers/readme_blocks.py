@@ -61,8 +61,10 @@ def teaching() -> str:
         rows = [times.get((py.stem, mode)) for py in sources()]
         if all(rows):
             totals.append(f"{where}: {sum(float(r['seconds']) for r in rows) / 60:.0f} min")
-    summary = f"\n\nThe whole course, run top to bottom: {'; '.join(totals)}.\n" if totals else "\n"
-    return (ROOT / "docs" / "teaching.md").read_text().replace("{{TIMES}}", course_map().rstrip() + summary.rstrip())
+    text = "Each notebook's time in quick and in full mode is in the [course map](#course-map) above."
+    if totals:
+        text += f" The whole course, run top to bottom: {'; '.join(totals)}."
+    return (ROOT / "docs" / "teaching.md").read_text().replace("{{TIMES}}", text)
 
 
 BLOCKS = {"course-map": course_map, "reproduce-table": reproduce_table, "teaching": teaching}
