@@ -1,12 +1,15 @@
-"""Shared helpers of the channel-pruning course: theory, model zoo, pruning, exact prediction."""
+"""Shared helpers of the channel-pruning course: theory, model zoo, pruning, exact prediction.
+
+``helpers.latency`` is imported on demand (``from helpers import latency``): torch.utils.benchmark,
+which it uses, prints a warning at import on machines without CUDA.
+"""
 from . import (
            budget,
            checks,
            counting,
            data,
            env,
-           latency,
-           plots,
+                  plots,
            predict,
            pruning,
            sweep,
@@ -15,5 +18,5 @@ from . import (
            zoo,
 )
 
-__all__ = ["budget", "checks", "counting", "data", "env", "latency", "plots", "predict", "pruning", "sweep", "theory",
+__all__ = ["budget", "checks", "counting", "data", "env", "plots", "predict", "pruning", "sweep", "theory",
            "training", "zoo"]
