@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import csv
+import json
+import re
 import time
 from datetime import date
 from pathlib import Path
@@ -45,7 +47,43 @@ def run(selected: list[str] | None = None, timeout: int = 1800) -> list[dict]:
                      "date": date.today().isoformat()})
         print(f"{py.stem}: {seconds:.1f} s ({env.mode()} mode, {env.device_name()})", flush=True)
     _record(rows)
+    stamp_run_times()
     return rows
+
+
+def _fmt(seconds: str) -> str:
+    s = float(seconds)
+    return f"about {s:.0f} s" if s < 90 else f"about {s / 60:.1f} min"
+
+
+def run_time_line(stem: str, times: dict) -> str:
+    quick, full = times.get((stem, "quick")), times.get((stem, "full"))
+    q = f"{_fmt(quick['seconds'])} in quick mode (2-core CPU)" if quick else "quick mode not measured yet"
+    f = f"{_fmt(full['seconds'])} in full mode ({full['device']})" if full else "full mode (GPU) not measured yet"
+    return f"**Run time** (from `figures/notebook_times.csv`): {q}; {f}."
+
+
+def stamp_run_times() -> None:
+    """Write each notebook's recorded times into its title cell, in the .py and the .ipynb alike
+    (only that markdown line changes: stored outputs stay as they are)."""
+    if not TIMES_CSV.exists():
+        return
+    with TIMES_CSV.open() as f:
+        times = {(r["notebook"], r["mode"]): r for r in csv.DictReader(f)}
+    pattern = re.compile(r"^(# )?\*\*Run time\*\*.*$", re.M)
+    for py in sources():
+        line = run_time_line(py.stem, times)
+        py.write_text(pattern.sub(lambda m, line=line: (m.group(1) or "") + line, py.read_text(), count=1))
+        ipynb = py.with_suffix(".ipynb")
+        if not ipynb.exists():
+            continue
+        nb = json.loads(ipynb.read_text())
+        for cell in nb["cells"]:
+            src = "".join(cell["source"])
+            if cell["cell_type"] == "markdown" and pattern.search(src):
+                cell["source"] = pattern.sub(lambda m, line=line: line, src, count=1).splitlines(keepends=True)
+                break
+        ipynb.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def _record(rows: list[dict]) -> None:

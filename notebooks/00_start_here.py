@@ -10,7 +10,7 @@
 #
 # **Prerequisites**: Python, and a first contact with PyTorch (`nn.Module`, tensors). No GPU needed.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 10 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 5 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)

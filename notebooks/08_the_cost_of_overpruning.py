@@ -11,7 +11,7 @@
 #
 # **Prerequisites**: 02 · The quadratic law, 04 · Pruning real CNNs, 06 · Hitting a parameter budget.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 66 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 44 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -260,7 +260,7 @@ fig.text(0.01, -0.03, f"{tag['device']} | torch {tag['torch']} | torch-pruning {
          fontsize=7, color="grey")
 plots.save(fig, f"08_accuracy_{MODE}")
 csv_path = training.write_csv(rows, f"08_accuracy_{MODE}", device)
-print(f"saved figures/08_accuracy_{MODE}.png and {csv_path.relative_to(plots.ROOT)} ({len(rows)} rows)")
+print(f"saved 08_accuracy_{MODE}.png and {csv_path.name} ({len(rows)} rows) under {csv_path.parent.name}/")
 plt.show()
 
 # %%

@@ -33,3 +33,15 @@ def test_stored_outputs_run_in_order(py):
     assert counts == list(range(1, len(counts) + 1)), f"{py.stem}: cells were not run top to bottom once"
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors, f"{py.stem}: a stored output is an error"
+
+
+@pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
+def test_title_states_the_recorded_run_times(py):
+    import csv
+
+    from helpers.notebook_runner import TIMES_CSV, run_time_line
+
+    with TIMES_CSV.open() as f:
+        times = {(r["notebook"], r["mode"]): r for r in csv.DictReader(f)}
+    assert (py.stem, "quick") in times, f"{py.stem}: no quick-mode time recorded; run `make notebooks NB={py.stem[:2]}`"
+    assert run_time_line(py.stem, times) in py.read_text(), f"{py.stem}: run time line is stale"
