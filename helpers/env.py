@@ -89,6 +89,15 @@ def device_name(dev: torch.device | None = None) -> str:
     return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
+def stamp(dev: torch.device | str | None = None) -> dict[str, str]:
+    """Where and with what a result was measured: device name, library versions, date."""
+    from datetime import date
+
+    v = versions()
+    return {"device": device_name(torch.device(dev) if dev is not None else None), "torch": v["torch"],
+            "torchvision": v["torchvision"], "torch-pruning": v["torch-pruning"], "date": date.today().isoformat()}
+
+
 def setup(seed: int = 0, quiet: bool = False) -> torch.device:
     """Start a notebook: fix seeds, set the figure style, print versions, device and mode."""
     from . import plots

@@ -15,7 +15,6 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 
 import torch
@@ -190,14 +189,6 @@ def device_tag(dev: torch.device | str | None = None) -> str:
     return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(dev).lower()).strip("-")
 
 
-def stamp(dev: torch.device | str | None = None) -> dict[str, str]:
-    """Where and when a measurement was made: device name, library versions, date."""
-    dev = torch.device(dev) if dev is not None else env.device()
-    v = env.versions()
-    return {"device": env.device_name(dev), "torch": v["torch"], "torchvision": v["torchvision"],
-            "torch-pruning": v["torch-pruning"], "date": date.today().isoformat()}
-
-
 def write_csv(path: str | Path, rows: list[dict], header: dict[str, str]) -> Path:
     """Rows as CSV, preceded by one ``# key: value`` line per header entry."""
     path = Path(path)
@@ -288,7 +279,7 @@ def record(out_dir: str | Path = "figures", device: torch.device | str | None = 
     start = time.perf_counter()
     rows = study(device=dev, min_run_time=min_run_time, progress=progress, **grid)
     seconds = time.perf_counter() - start
-    header = {**stamp(dev), "min_run_time_s": f"{min_run_time:g}", "study_seconds": f"{seconds:.0f}",
+    header = {**env.stamp(dev), "min_run_time_s": f"{min_run_time:g}", "study_seconds": f"{seconds:.0f}",
               "timer": "torch.utils.benchmark.Timer.timeit in blocks of >= 20 ms, median of the blocks; eval, no_grad",
               "cudnn": f"benchmark={torch.backends.cudnn.benchmark}, allow_tf32={torch.backends.cudnn.allow_tf32}",
               "classifier": "ignored (1000 classes kept); group L2 magnitude, local pruning"}

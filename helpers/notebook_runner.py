@@ -51,15 +51,15 @@ def run(selected: list[str] | None = None, timeout: int = 1800) -> list[dict]:
     return rows
 
 
-def _fmt(seconds: str) -> str:
+def format_seconds(seconds: str | float) -> str:
     s = float(seconds)
-    return f"about {s:.0f} s" if s < 90 else f"about {s / 60:.1f} min"
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"
 
 
 def run_time_line(stem: str, times: dict) -> str:
     quick, full = times.get((stem, "quick")), times.get((stem, "full"))
-    q = f"{_fmt(quick['seconds'])} in quick mode (2-core CPU)" if quick else "quick mode not measured yet"
-    f = f"{_fmt(full['seconds'])} in full mode ({full['device']})" if full else "full mode (GPU) not measured yet"
+    q = f"about {format_seconds(quick['seconds'])} in quick mode (2-core CPU)" if quick else "quick mode not measured yet"
+    f = f"about {format_seconds(full['seconds'])} in full mode ({full['device']})" if full else "full mode (GPU) not measured yet"
     return f"**Run time** (from `figures/notebook_times.csv`): {q}; {f}."
 
 

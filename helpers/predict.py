@@ -15,7 +15,6 @@ params(k) = A k^2 + B k + C up to integer rounding.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -23,6 +22,7 @@ import torch_pruning as tp
 from torch import nn
 from torch_pruning import ops
 
+from .pruning import dependency_graph
 from .theory import check_channel_ratio
 
 # Module types whose parameter shapes this model knows how to follow.
@@ -73,9 +73,7 @@ class ParameterModel:
         if round_to is not None and (int(round_to) != round_to or round_to < 1):
             raise ValueError(f"round_to must be a positive integer or None, got {round_to!r}")
         self.round_to = round_to
-        with torch.enable_grad(), warnings.catch_warnings():  # the graph is traced with autograd
-            warnings.filterwarnings("ignore", message=".*[Uu]nwrapped parameters.*")
-            dg = tp.DependencyGraph().build_dependency(model, example_inputs=example_inputs)
+        dg = dependency_graph(model, example_inputs)
         ignored = [m for layer in ignored_layers for m in layer.modules()]
         self._init_counters(model, dg)
         self._groups = self._read_groups(dg, ignored)

@@ -41,6 +41,14 @@ def count(model: nn.Module, example_inputs: torch.Tensor) -> tuple[int, int]:
     return int(macs), int(params)
 
 
+def dependency_graph(model: nn.Module, example_inputs: torch.Tensor) -> tp.DependencyGraph:
+    """Torch-Pruning's dependency graph of ``model``, traced with autograd (never under no_grad)."""
+    with torch.enable_grad(), warnings.catch_warnings():
+        # ConvNeXt's layer-scale tensors are "unwrapped parameters": Torch-Pruning finds them itself
+        warnings.filterwarnings("ignore", message=".*[Uu]nwrapped parameters.*")
+        return tp.DependencyGraph().build_dependency(model, example_inputs=example_inputs)
+
+
 def make_pruner(model, example_inputs, channel_ratio, ignored_layers=(), round_to=None,
                 global_pruning=False, iterative_steps=1, **kwargs) -> tp.pruner.BasePruner:
     """Torch-Pruning's BasePruner with group L2 magnitude importance, as the course uses it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import re
 
-from .notebook_runner import TIMES_CSV, sources
+from .notebook_runner import TIMES_CSV, format_seconds, sources
 from .plots import FIGURES, ROOT
 from .reproduce import TABLE_MD
 
@@ -29,10 +29,7 @@ def _title(py) -> str:
 
 
 def _fmt_time(row) -> str:
-    if not row:
-        return "not measured yet"
-    s = float(row["seconds"])
-    return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"
+    return format_seconds(row["seconds"]) if row else "not measured yet"
 
 
 def course_map() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import time
-from datetime import date
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -21,9 +20,8 @@ SHARES_PNG = "reproduce_abc_shares.png"
 
 
 def stamp(device) -> str:
-    v = env.versions()
-    return (f"device={env.device_name(device)}; torch={v['torch']}; torchvision={v['torchvision']}; "
-            f"torch-pruning={v['torch-pruning']}; date={date.today().isoformat()}")
+    """The CSV header line: device, library versions and date."""
+    return "; ".join(f"{k}={v}" for k, v in env.stamp(device).items())
 
 
 def measure_zoo(models, ratios, device, progress=True) -> tuple[list[dict], dict]:

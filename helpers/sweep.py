@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from functools import reduce
 
@@ -19,18 +18,12 @@ from tqdm.auto import tqdm
 
 from . import theory, zoo
 from .predict import ParameterModel
-from .pruning import count, make_pruner
+from .pruning import count, dependency_graph, make_pruner
 
 
 def n_params(model: nn.Module) -> int:
     """sum(p.numel()) over the model's parameters (buffers excluded), as Torch-Pruning counts them."""
     return sum(p.numel() for p in model.parameters())
-
-
-def _dependency_graph(model: nn.Module, example_inputs: torch.Tensor) -> tp.DependencyGraph:
-    with torch.enable_grad(), warnings.catch_warnings():  # the graph is traced with autograd
-        warnings.filterwarnings("ignore", message=".*[Uu]nwrapped parameters.*")
-        return tp.DependencyGraph().build_dependency(model, example_inputs=example_inputs)
 
 
 def _out_pruning_fn(layer: nn.Module):
@@ -53,7 +46,7 @@ def group_layers(model: nn.Module, example_inputs: torch.Tensor, layer: nn.Modul
         raise ValueError("layer must be a module of model")
     clone = copy.deepcopy(model)
     root = clone.get_submodule(names[id(layer)])
-    dg = _dependency_graph(clone, example_inputs)
+    dg = dependency_graph(clone, example_inputs)
     group = dg.get_pruning_group(root, _out_pruning_fn(root), idxs=[0])
     dims: dict[int, set] = {}
     for dep, _ in group:
@@ -80,7 +73,7 @@ def n_params_local(module: nn.Module) -> int:
 def groups(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=()) -> list[dict]:
     """Every pruning group a local pruner would use: its root layer, its width and how many layers
     with parameters it couples, in the model's module order."""
-    dg = _dependency_graph(model, example_inputs)
+    dg = dependency_graph(model, example_inputs)
     names = {id(m): n for n, m in model.named_modules()}
     ignored = [m for layer in ignored_layers for m in layer.modules()]
     rows = []

@@ -14,7 +14,6 @@ import contextlib
 import copy
 import csv
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -255,9 +254,9 @@ def plan(mode: str | None = None) -> Plan:
 
 def stamp(device: torch.device | None = None) -> dict[str, str]:
     """Where and with what a result was measured: device, mode, library versions and date."""
-    v = env.versions()
-    return {"device": env.device_name(device), "mode": env.mode(), "torch": v["torch"],
-            "torch_pruning": v["torch-pruning"], "date": date.today().isoformat()}
+    s = env.stamp(device)  # as CSV columns, with the mode and identifier-friendly names
+    return {"device": s["device"], "mode": env.mode(), "torch": s["torch"], "torch_pruning": s["torch-pruning"],
+            "date": s["date"]}
 
 
 def write_csv(rows: list[dict], name: str, device: torch.device | None = None,
