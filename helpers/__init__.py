@@ -1,9 +1,37 @@
-"""Shared helpers of the channel-pruning course: theory, model zoo, pruning, exact prediction.
+"""The helper package of the channel-pruning course: ``import helpers``.
 
-``helpers.latency`` is imported on demand (``from helpers import latency``): torch.utils.benchmark,
-which it uses, prints a warning at import on machines without CUDA.
+What a learner uses, one module per subject:
+
+* ``theory``: the quadratic law ``1-(1-p)^2`` and its inverse;
+* ``zoo``: real torchvision CNNs, built without downloads;
+* ``counting``: parameters and MACs, by formula and by layer, and how each tensor shrinks;
+* ``pruning``: Torch-Pruning's ``BasePruner`` as the course uses it, and what it removed;
+* ``predict``: ``ParameterModel``, the exact count after pruning, without pruning;
+* ``sweep``, ``budget``: sweeps over channel ratios; a channel ratio for a parameter budget;
+* ``latency``: forward-pass timing (imported on demand: ``from helpers import latency``);
+* ``data``, ``training``: the bundled digits and a small CNN to train, prune and fine-tune;
+* ``tp_readme``: Torch-Pruning's README latency log and its configuration;
+* ``tables``, ``plots``, ``env``, ``checks``: markdown tables, figures, device and mode, exercises.
+
+``helpers.tooling`` is the course's own machinery (command line, ``make reproduce``, README and
+notebook tooling, recorded results); learners never need it.
 """
-from . import budget, checks, counting, data, env, plots, predict, pruning, sweep, theory, training, zoo
+from . import (
+    budget,
+    checks,
+    counting,
+    data,
+    env,
+    plots,
+    predict,
+    pruning,
+    sweep,
+    tables,
+    theory,
+    tp_readme,
+    training,
+    zoo,
+)
 
-__all__ = ["budget", "checks", "counting", "data", "env", "plots", "predict", "pruning", "sweep", "theory",
-           "training", "zoo"]
+__all__ = ["budget", "checks", "counting", "data", "env", "plots", "predict", "pruning", "sweep", "tables",
+           "theory", "tp_readme", "training", "zoo"]

@@ -5,14 +5,17 @@ Three ways to pick p for a target parameter reduction r:
 * the rule's inverse, ``1 - sqrt(1 - r)`` (``theory.channel_ratio_for``): no model needed, and off
   by the model's share of tensors that shrink like (1-p) instead of (1-p)^2;
 * ``ParameterModel.solve``: exact for uniform local pruning, from one dependency graph, no pruning;
-* ``bisect_by_pruning``: prune a fresh model at each step of a bisection and count. Slow, but it works
-  for any pruner setting the predictor does not model (global pruning, ``pruning_ratio_dict``,
-  ``max_pruning_ratio``).
+* ``bisect_by_pruning``: prune a copy of the model at each step of a bisection and count. Slow, but
+  it works for any pruner setting the predictor does not model (global pruning,
+  ``pruning_ratio_dict``, ``max_pruning_ratio``).
+
+A model is given as ``built = (model, example_inputs, ignored_layers)``, the triple
+``helpers.zoo.build`` returns; it is never modified (every prune works on a copy).
 """
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -20,57 +23,39 @@ from torch import nn
 
 from . import theory, zoo
 from .predict import ParameterModel
-from .pruning import make_pruner
+from .pruning import expand_ignored, prune_copy
 
-# A factory returns a fresh (model, example_inputs, ignored_layers) at every call.
-Factory = Callable[[], tuple[nn.Module, torch.Tensor, list]]
-
-
-def zoo_factory(name: str, device: torch.device | str = "cpu") -> Factory:
-    """A factory building the zoo model ``name`` afresh (same weights every time)."""
-    zoo.family(name)  # an unknown name fails here, with the list of choices
-    return lambda: zoo.build(name, device=device)
-
-
-def _n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+# (model, example_inputs, ignored_layers), as zoo.build returns it
+Built = tuple[nn.Module, torch.Tensor, list]
 
 
 @dataclass
 class Pruned:
-    """A freshly built model after pruning, with what was removed."""
+    """A pruned copy of a model, with what was removed."""
     model: nn.Module
     reduction: float  # fraction of parameters removed
     fractions: dict[str, float]  # per conv/linear layer (ignored layers left out): outputs removed
 
 
-def prune_fresh(factory: Factory, channel_ratio: float, **pruner_kwargs) -> Pruned:
-    """Build a fresh model and prune it at ``channel_ratio`` with the course's pruner.
+def prune_measured(built: Built, channel_ratio: float, **pruner_kwargs) -> Pruned:
+    """Prune a copy of ``built``'s model at ``channel_ratio`` and measure each layer's loss.
 
-    ``pruner_kwargs`` go to ``pruning.make_pruner`` (round_to, global_pruning, iterative_steps,
-    max_pruning_ratio, pruning_ratio_dict, ...); ``pruning_ratio_dict`` may be a function of the
-    fresh model returning the dict, so that it can name that model's layers.
+    ``pruner_kwargs`` go to ``pruning.prune_copy`` (round_to, global_pruning, iterative_steps,
+    max_pruning_ratio, pruning_ratio_dict naming the original model's layers, ...).
     """
-    p = theory.check_channel_ratio(channel_ratio)
-    model, inputs, ignored = factory()
-    before, widths = _n_params(model), out_widths(model)
-    kwargs = dict(pruner_kwargs)
-    if callable(kwargs.get("pruning_ratio_dict")):
-        kwargs["pruning_ratio_dict"] = kwargs["pruning_ratio_dict"](model)
-    if p > 0:
-        pruner = make_pruner(model, inputs, p, ignored, **kwargs)
-        for _ in range(pruner.iterative_steps):
-            pruner.step()
-    skip = {id(m) for layer in ignored for m in layer.modules()}
+    model, inputs, ignored = built
+    result = prune_copy(model, inputs, channel_ratio, ignored, count_macs=False, **pruner_kwargs)
+    skip = {id(m) for m in expand_ignored(ignored)}
     names = {n for n, m in model.named_modules() if id(m) in skip}
-    fractions = {n: f for n, f in removed_fractions(widths, model).items() if n not in names}
-    return Pruned(model, 1.0 - _n_params(model) / before, fractions)
+    fractions = {n: f for n, f in removed_fractions(out_widths(model), result.model).items() if n not in names}
+    return Pruned(result.model, result.param_reduction, fractions)
 
 
-def pruned_reduction(factory: Factory, channel_ratio: float, **pruner_kwargs) -> float:
-    """The fraction of parameters a fresh model loses when pruned at ``channel_ratio`` (see
-    ``prune_fresh`` for the keyword arguments)."""
-    return prune_fresh(factory, channel_ratio, **pruner_kwargs).reduction
+def pruned_reduction(built: Built, channel_ratio: float, **pruner_kwargs) -> float:
+    """The fraction of parameters a copy of ``built``'s model loses when pruned at ``channel_ratio``
+    (keyword arguments as in ``prune_measured``)."""
+    model, inputs, ignored = built
+    return prune_copy(model, inputs, channel_ratio, ignored, count_macs=False, **pruner_kwargs).param_reduction
 
 
 @dataclass
@@ -89,9 +74,9 @@ class Search:
         return 100 * (self.reduction - self.target)
 
 
-def bisect_by_pruning(factory: Factory, target: float, tol: float = 0.002, p_tol: float = 1e-3,
+def bisect_by_pruning(built: Built, target: float, tol: float = 0.002, p_tol: float = 1e-3,
                       p_max: float = 0.9, max_evaluations: int = 30, **pruner_kwargs) -> Search:
-    """Bisection on the channel ratio that prunes a fresh model at every step and counts.
+    """Bisection on the channel ratio that prunes a copy of the model at every step and counts.
 
     Stops once a ratio's reduction is within ``tol`` of ``target``, or the bracket is narrower
     than ``p_tol``, or after ``max_evaluations`` prunes; returns the closest ratio tried. Any
@@ -102,7 +87,7 @@ def bisect_by_pruning(factory: Factory, target: float, tol: float = 0.002, p_tol
     trace: list[tuple[float, float]] = []
 
     def evaluate(p: float) -> float:
-        r = pruned_reduction(factory, p, **pruner_kwargs)
+        r = pruned_reduction(built, p, **pruner_kwargs)
         trace.append((p, r))
         return r
 
@@ -146,8 +131,8 @@ def budget_table(names: Sequence[str], targets: Sequence[float], device: torch.d
     """
     rows = []
     for name in names:
-        model, inputs, ignored = zoo.build(name, device=device)
-        predictor = ParameterModel(model, inputs, ignored)
+        built = zoo.build(name, device=device)
+        predictor = ParameterModel(*built)
         for target in targets:
             p_rule = rule_inverse(target)
             p_solve = predictor.solve(target)
@@ -157,9 +142,8 @@ def budget_table(names: Sequence[str], targets: Sequence[float], device: torch.d
             row["miss_rule_pp"] = 100 * (row["reduction_rule"] - target)
             row["miss_solve_pp"] = 100 * (row["reduction_solve"] - target)
             if name in verify:
-                factory = zoo_factory(name, device)
-                row["measured_rule"] = pruned_reduction(factory, p_rule)
-                row["measured_solve"] = pruned_reduction(factory, p_solve)
+                row["measured_rule"] = pruned_reduction(built, p_rule)
+                row["measured_solve"] = pruned_reduction(built, p_solve)
             rows.append(row)
     return rows
 

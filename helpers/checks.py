@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,7 +41,7 @@ def exercise(name: str, notebook: str, prompt: str, checker, wrong_example=None)
 
 
 def _get(name: str) -> Exercise:
-    from . import exercises  # noqa: F401  (registers every notebook's exercises)
+    from .tooling import exercises  # noqa: F401  (registers every notebook's exercises)
 
     if name not in EXERCISES:
         raise ValueError(f"no exercise named {name!r}; known: {', '.join(sorted(EXERCISES))}")
@@ -68,7 +69,10 @@ def check(name: str, answer, quiet: bool = False) -> bool:
 def reveal(name: str) -> None:
     """Print the reference solution of an exercise (for instructors, or after trying)."""
     ex = _get(name)
-    print(inspect.getsource(ex.solution))
+    # a solution made for one case of several (a closure) shows the values it was made with
+    for var, value in inspect.getclosurevars(ex.solution).nonlocals.items():
+        print(f"{var} = {value!r}")
+    print(textwrap.dedent(inspect.getsource(ex.solution)))
 
 
 def solution(name: str):
@@ -77,19 +81,40 @@ def solution(name: str):
 
 
 def for_notebook(notebook: str) -> list[str]:
-    from . import exercises  # noqa: F401
+    from .tooling import exercises  # noqa: F401
 
     return [n for n, ex in EXERCISES.items() if ex.notebook == notebook]
 
 
 # ---- building blocks for checking functions ----------------------------------------------------
+def as_number(answer, what: str) -> float:
+    """``answer`` as a float; Wrong if it is not a number or is NaN."""
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        raise Wrong(f"{what} should be a number, got {answer!r}") from None
+    if math.isnan(value):
+        raise Wrong(f"{what} is NaN")
+    return value
+
+
+def call(fn, what: str, *args, label: str | None = None):
+    """Call a learner's function ``what`` on ``args``; its exceptions become hints (Wrong) rather
+    than tracebacks, naming the call as ``label`` (default ``what``)."""
+    if not callable(fn):
+        raise Wrong(f"{what} should be a function, got {type(fn).__name__}")
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise Wrong(f"{what} is not written yet (it raises NotImplementedError)") from None
+    except Exception as err:  # a learner's bug: show it as a hint, not a traceback
+        raise Wrong(f"{label or what} raised {type(err).__name__}: {err}") from None
+
+
 def expect_close(got, expected: float, tol: float, what: str) -> None:
     """Raise Wrong unless ``got`` is a number within ``tol`` of ``expected``."""
-    try:
-        value = float(got)
-    except (TypeError, ValueError):
-        raise Wrong(f"{what} should be a number, got {got!r}") from None
-    if math.isnan(value) or abs(value - expected) > tol:
+    value = as_number(got, what)
+    if abs(value - expected) > tol:
         raise Wrong(f"{what} = {value:.4g} is off by more than {tol:g}")
 
 
@@ -103,12 +128,7 @@ def expect_function(fn, cases: list[tuple[tuple, object]], what: str, tol: float
     if not callable(fn):
         raise Wrong(f"{what} should be a function, got {type(fn).__name__}")
     for args, expected in cases:
-        try:
-            got = fn(*args)
-        except NotImplementedError:
-            raise Wrong(f"{what} is not written yet (it raises NotImplementedError)") from None
-        except Exception as err:  # a learner's bug: show it as a hint, not a traceback
-            raise Wrong(f"{what}{args} raised {type(err).__name__}: {err}") from None
+        got = call(fn, what, *args, label=f"{what}{args}")
         if tol is None:
             if got != expected:
                 raise Wrong(f"{what}{args} returned {got!r}, expected a different value")

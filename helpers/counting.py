@@ -2,6 +2,8 @@
 
 * Formulas: ``conv2d_params``, ``linear_params``, ``norm_params`` and ``formula(layer)`` give a
   layer's parameter count from its hyper-parameters alone, to compare with ``numel()``.
+* Totals: ``n_params(model)`` is the parameter count Torch-Pruning reports (``sum(numel)``, each
+  tensor once, buffers excluded); ``n_macs`` and ``count`` add Torch-Pruning's MAC counter.
 * Tables: ``layer_table(model, example_inputs)`` lists every layer with its parameters (counted and by
   formula), buffers and MACs (Torch-Pruning's counter); ``by_type`` and ``by_stage`` sum them per
   layer type and per top-level block.
@@ -19,10 +21,38 @@ from collections.abc import Sequence
 import torch
 import torch_pruning as tp
 from torch import nn
+from torch_pruning import ops
 
 from .theory import check_channel_ratio
 
 _NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)
+
+
+# ---- totals -------------------------------------------------------------------------------------
+def n_params(module: nn.Module, recurse: bool = True) -> int:
+    """Parameters of ``module`` as Torch-Pruning counts them: ``sum(p.numel())`` over
+    ``module.parameters()`` (a tensor shared by two layers counts once; buffers such as batch norm's
+    running statistics do not count). ``recurse=False``: only the tensors the module holds itself."""
+    return sum(p.numel() for p in module.parameters(recurse=recurse))
+
+
+def n_macs(model: nn.Module, example_inputs: torch.Tensor) -> int:
+    """Multiply-accumulates of one forward pass per sample, from ``tp.utils.count_ops_and_params``."""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        macs, _ = tp.utils.count_ops_and_params(model, example_inputs)
+    return int(macs)
+
+
+def count(model: nn.Module, example_inputs: torch.Tensor) -> tuple[int, int]:
+    """``(MACs per sample, parameters)`` of ``model``, as Torch-Pruning reports them."""
+    return n_macs(model, example_inputs), n_params(model)
+
+
+def is_depthwise(layer: nn.Module) -> bool:
+    """A depthwise convolution as Torch-Pruning defines it (``groups == out_channels > 1``): its
+    weight has one input channel per output channel, so pruning shrinks it on one side only."""
+    return isinstance(layer, nn.modules.conv._ConvNd) and ops.module2type(layer) == ops.OPTYPE.DEPTHWISE_CONV
 
 
 # ---- formulas -----------------------------------------------------------------------------------
@@ -68,8 +98,7 @@ def formula(layer: nn.Module) -> int:
         if not layer.elementwise_affine:
             return 0
         return 2 * n if layer.bias is not None else n
-    own = sum(p.numel() for p in layer.parameters(recurse=False))
-    if own:
+    if n_params(layer, recurse=False):
         raise NotImplementedError(f"no parameter formula for {type(layer).__name__}")
     return 0
 
@@ -108,7 +137,7 @@ def layer_table(model: nn.Module, example_inputs: torch.Tensor) -> list[dict]:
         rows.append({
             "layer": name,
             "type": type(m).__name__,
-            "params": sum(p.numel() for p in m.parameters(recurse=False)),
+            "params": n_params(m, recurse=False),
             "formula": formula(m),
             "buffers": sum(b.numel() for b in m.buffers(recurse=False)),
             "macs": int(layer_macs.get(m) or 0) // batch,
@@ -156,14 +185,33 @@ def tensor_kind(layer: nn.Module, param_name: str) -> str:
     if param_name == "bias" and not isinstance(layer, _NORMS):
         return "bias"
     if isinstance(layer, nn.modules.conv._ConvNd):
-        if layer.groups == 1:
-            return "conv weight"
-        return "depthwise conv weight" if layer.groups == layer.in_channels else "grouped conv weight"
+        if is_depthwise(layer):
+            return "depthwise conv weight"
+        return "conv weight" if layer.groups == 1 else "grouped conv weight"
     if isinstance(layer, nn.Linear):
         return "linear weight"
     if isinstance(layer, _NORMS):
         return "normalisation"
     return "other"
+
+
+def role(kind: str, out_pruned: bool, in_pruned: bool) -> str:
+    """Where a tensor of ``kind`` (``tensor_kind``) sits, given which of its dimensions pruning
+    shrinks: a conv or linear weight is "weights between pruned layers" (both), the "stem (input
+    channels fixed)" (outputs only) or the "classifier (outputs fixed)" (inputs only); a depthwise
+    weight is "depthwise"; every other kind keeps its name. Tensors that nothing shrinks are "not
+    pruned", whatever their kind."""
+    if not (out_pruned or in_pruned):
+        return "not pruned"
+    if kind in ("conv weight", "grouped conv weight", "linear weight"):
+        if out_pruned and not in_pruned:
+            return "stem (input channels fixed)"
+        if in_pruned and not out_pruned:
+            return "classifier (outputs fixed)"
+        return "weights between pruned layers"
+    if kind == "depthwise conv weight":
+        return "depthwise"
+    return kind
 
 
 def snapshot(model: nn.Module) -> dict[str, tuple[str, int]]:
@@ -212,14 +260,22 @@ def scaling_by_kind(rows: list[dict]) -> list[dict]:
     return sorted(out.values(), key=lambda t: (-t["power"], -t["before"], t["kind"]))
 
 
-def by_power(rows: list[dict]) -> tuple[int, int, int]:
-    """(A, B, C): parameters (before pruning) in tensors that scaled as k^2, k^1 and k^0."""
+def sum_by_power(tensors) -> tuple[int, int, int]:
+    """(A, B, C) of params(k) = A k^2 + B k + C from ``(name, power, numel)`` triples: the parameters
+    in tensors that scale as k^2, k^1 and k^0. Measured (``by_power``) and predicted
+    (``ParameterModel.coefficients``) alike come through here."""
     sums = {0: 0, 1: 0, 2: 0}
-    for r in rows:
-        if r["power"] not in sums:
-            raise ValueError(f"{r['tensor']} scaled as k^{r['power']}: not a power 0, 1 or 2")
-        sums[r["power"]] += r["before"]
+    for name, power, numel in tensors:
+        if power not in sums:
+            raise ValueError(f"{name} scales as k^{power}: not a power 0, 1 or 2")
+        sums[power] += numel
     return sums[2], sums[1], sums[0]
+
+
+def by_power(rows: list[dict]) -> tuple[int, int, int]:
+    """(A, B, C): parameters (before pruning) in tensors that scaled as k^2, k^1 and k^0 (``scaling``
+    rows)."""
+    return sum_by_power((r["tensor"], r["power"], r["before"]) for r in rows)
 
 
 # ---- a model where the law holds ----------------------------------------------------------------

@@ -98,6 +98,14 @@ def stamp(dev: torch.device | str | None = None) -> dict[str, str]:
             "torchvision": v["torchvision"], "torch-pruning": v["torch-pruning"], "date": date.today().isoformat()}
 
 
+def run_times() -> list[dict]:
+    """Each notebook's recorded run time per mode (``figures/notebook_times.csv``), with the device,
+    versions and date of the run that measured it; empty before any ``make notebooks``."""
+    from .tooling import notebooks
+
+    return list(notebooks.times().values())
+
+
 def setup(seed: int = 0, quiet: bool = False) -> torch.device:
     """Start a notebook: fix seeds, set the figure style, print versions, device and mode."""
     from . import plots

@@ -4,13 +4,12 @@
 forward is timed to its end, not to its launch. Models run in eval mode under ``torch.no_grad()``.
 
 ``record(out_dir)`` runs the latency study on the current device and writes
-``latency_<device tag>.csv`` (stamped with device, versions and date in ``#`` header lines) and a
-PNG next to it; notebook 07 reads them back with ``load``.
+``latency_<device tag>.csv`` (a record stamped with device, versions and date, see
+``helpers.tooling.records``) and a PNG next to it; notebook 07 reads them back with ``load``.
 """
 from __future__ import annotations
 
 import copy
-import csv
 import math
 import re
 import time
@@ -23,7 +22,10 @@ from torch.utils import benchmark
 from tqdm.auto import tqdm
 
 from . import env, plots, zoo
-from .pruning import count, make_pruner
+from .counting import count
+from .pruning import prune_copy
+from .tooling import paths as paths_
+from .tooling import records
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -118,12 +120,12 @@ def fixed_fraction(speedup: float, mac_ratio: float) -> float:
 
 def build_variants(name: str, variants=STUDY_VARIANTS, device: torch.device | str = "cpu") -> list[dict]:
     """A zoo model dense and pruned (classifier ignored) at each (channel ratio, round_to) in
-    ``variants``; each with its parameters, MACs and activation elements per sample."""
+    ``variants`` (a pruned copy of one built model each); each with its parameters, MACs and
+    activation elements per sample."""
+    dense, inputs, ignored = zoo.build(name, device=device)
     out = []
     for p, round_to in variants:
-        model, inputs, ignored = zoo.build(name, device=device)
-        if p:
-            make_pruner(model, inputs, p, ignored, round_to=round_to).step()
+        model = prune_copy(dense, inputs, p, ignored, round_to=round_to, count_macs=False).model if p else dense
         macs, params = count(model, inputs)
         out.append({"model": name, "variant": variant_name(p, round_to), "channel_ratio": float(p),
                     "round_to": round_to or "", "params": params, "macs": macs,
@@ -189,46 +191,19 @@ def device_tag(dev: torch.device | str | None = None) -> str:
     return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(dev).lower()).strip("-")
 
 
-def write_csv(path: str | Path, rows: list[dict], header: dict[str, str]) -> Path:
-    """Rows as CSV, preceded by one ``# key: value`` line per header entry."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        for key, value in header.items():
-            f.write(f"# {key}: {value}\n")
-        w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{r[k]:.6g}" if isinstance(r[k], float) else r[k]) for k in COLUMNS})
-    return path
+def write_csv(path: str | Path, rows: list[dict], stamp: dict[str, str]) -> Path:
+    """The study's rows as a record (``helpers.tooling.records``) under ``stamp``."""
+    return records.write(path, rows, stamp, COLUMNS)
 
 
 def load(path: str | Path) -> tuple[dict[str, str], list[dict]]:
-    """Read a latency CSV back: (its stamp, its rows with numbers as numbers)."""
-    header, lines = {}, []
-    with Path(path).open() as f:
-        for line in f:
-            if line.startswith("#"):
-                key, _, value = line[1:].partition(":")
-                header[key.strip()] = value.strip()
-            else:
-                lines.append(line)
-    rows = []
-    for r in csv.DictReader(lines):
-        row = dict(r)
-        for k in ("params", "macs", "activations", "batch", "runs"):
-            row[k] = int(row[k])
-        for k in ("channel_ratio", "ms", "iqr_ms", "speedup", "mac_ratio", "param_ratio", "activation_ratio"):
-            row[k] = float(row[k])
-        row["round_to"] = int(row["round_to"]) if row["round_to"] else None
-        row["channels_last"] = row["channels_last"] == "True"
-        rows.append(row)
-    return header, rows
+    """Read a latency record back: (its stamp, its rows with numbers as numbers)."""
+    return records.read(path)
 
 
 def recorded(folder: str | Path | None = None, gpu_only: bool = True) -> list[Path]:
     """Latency CSVs recorded under ``folder`` (figures/ by default), GPU ones only unless told."""
-    paths = sorted((plots.FIGURES if folder is None else plots.figures_dir(folder)).glob("latency_*.csv"))
+    paths = sorted((paths_.FIGURES if folder is None else plots.figures_dir(folder)).glob("latency_*.csv"))
     return [p for p in paths if not (gpu_only and p.stem == "latency_cpu")]
 
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import matplotlib
 
-ROOT = Path(__file__).resolve().parent.parent
-FIGURES = ROOT / "figures"
+from .tooling.paths import FIGURES, ROOT
 
 RULE_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.5, "label": "rule 1-(1-p)^2"}
 NAIVE_STYLE = {"color": "grey", "linestyle": ":", "linewidth": 1.5, "label": "naive: p removes p"}

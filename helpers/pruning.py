@@ -1,26 +1,34 @@
-"""Prune a model with Torch-Pruning and measure what was removed."""
+"""Prune a model with Torch-Pruning and measure what was removed.
+
+``make_pruner`` is Torch-Pruning's own ``BasePruner`` with group L2 magnitude importance, as the
+course uses it; ``prune`` steps it and counts before and after; ``prune_copy`` does the same to a
+copy, leaving the model it was given untouched; ``prune_steps`` walks an iterative schedule.
+"""
 from __future__ import annotations
 
 import copy
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import torch
 import torch_pruning as tp
 from torch import nn
 
+from .counting import count, n_params
 from .theory import check_channel_ratio
 
 
 @dataclass
 class PruneResult:
+    """One pruning: the channel ratio, parameters and MACs before and after, and the pruned model."""
+
     channel_ratio: float
     params_before: int
     params_after: int
-    macs_before: int  # per sample, as tp.utils.count_ops_and_params counts them
-    macs_after: int
+    macs_before: int | None  # per sample, as tp.utils.count_ops_and_params counts them (None: not counted)
+    macs_after: int | None
     seconds: float  # time to build the pruner and prune (counting excluded)
     model: nn.Module
 
@@ -33,12 +41,18 @@ class PruneResult:
         return 1.0 - self.macs_after / self.macs_before
 
 
-def count(model: nn.Module, example_inputs: torch.Tensor) -> tuple[int, int]:
-    """(MACs per sample, parameters) of ``model``: parameters are sum(numel), buffers excluded."""
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        macs, params = tp.utils.count_ops_and_params(model, example_inputs)
-    return int(macs), int(params)
+def check_round_to(round_to) -> int | None:
+    """``round_to`` as an int, or None; a ValueError that says what is allowed otherwise."""
+    if round_to is None:
+        return None
+    if isinstance(round_to, bool) or int(round_to) != round_to or round_to < 1:
+        raise ValueError(f"round_to must be a positive integer or None, got {round_to!r}")
+    return int(round_to)
+
+
+def expand_ignored(ignored_layers: Iterable[nn.Module]) -> list[nn.Module]:
+    """Every module inside the layers to ignore (a block given whole leaves all its layers alone)."""
+    return [m for layer in ignored_layers for m in layer.modules()]
 
 
 def dependency_graph(model: nn.Module, example_inputs: torch.Tensor) -> tp.DependencyGraph:
@@ -51,9 +65,17 @@ def dependency_graph(model: nn.Module, example_inputs: torch.Tensor) -> tp.Depen
 
 def make_pruner(model, example_inputs, channel_ratio, ignored_layers=(), round_to=None,
                 global_pruning=False, iterative_steps=1, **kwargs) -> tp.pruner.BasePruner:
-    """Torch-Pruning's BasePruner with group L2 magnitude importance, as the course uses it."""
-    if round_to is not None and (int(round_to) != round_to or round_to < 1):
-        raise ValueError(f"round_to must be a positive integer or None, got {round_to!r}")
+    """Torch-Pruning's BasePruner with group L2 magnitude importance, as the course uses it.
+
+    Written out, this is::
+
+        tp.pruner.BasePruner(model, example_inputs,
+                             importance=tp.importance.GroupMagnitudeImportance(p=2),
+                             pruning_ratio=channel_ratio, ignored_layers=list(ignored_layers),
+                             round_to=round_to, global_pruning=global_pruning,
+                             iterative_steps=iterative_steps, **kwargs)
+    """
+    round_to = check_round_to(round_to)
     if int(iterative_steps) != iterative_steps or iterative_steps < 1:
         raise ValueError(f"iterative_steps must be a positive integer, got {iterative_steps!r}")
     with warnings.catch_warnings():
@@ -73,15 +95,21 @@ def make_pruner(model, example_inputs, channel_ratio, ignored_layers=(), round_t
 
 def prune(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: float, ignored_layers=(),
           round_to: int | None = None, global_pruning: bool = False, iterative_steps: int = 1,
-          counts_before: tuple[int, int] | None = None, **pruner_kwargs) -> PruneResult:
+          counts_before: tuple[int, int] | None = None, count_macs: bool = True, **pruner_kwargs) -> PruneResult:
     """Prune ``model`` in place so that each layer loses ``channel_ratio`` of its channels.
 
     The model and inputs stay on their device (CPU or CUDA). Extra keyword arguments go to
     Torch-Pruning's BasePruner (e.g. ``pruning_ratio_dict``, ``max_pruning_ratio``).
-    ``counts_before`` (MACs, params) of the unpruned model saves counting it again in sweeps.
+    ``counts_before`` (MACs, params) of the unpruned model saves counting it again in sweeps;
+    ``count_macs=False`` counts parameters only (the MAC fields are then None), saving two forward
+    passes where only parameters matter.
     """
     check_channel_ratio(channel_ratio)
-    macs_before, params_before = counts_before or count(model, example_inputs)
+
+    def counts() -> tuple[int | None, int]:
+        return count(model, example_inputs) if count_macs else (None, n_params(model))
+
+    macs_before, params_before = counts_before or counts()
     start = time.perf_counter()
     pruner = make_pruner(model, example_inputs, channel_ratio, ignored_layers, round_to,
                          global_pruning, iterative_steps, **pruner_kwargs)
@@ -90,40 +118,52 @@ def prune(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: float, 
     if example_inputs.is_cuda:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    macs_after, params_after = count(model, example_inputs)
+    macs_after, params_after = counts()
     return PruneResult(float(channel_ratio), params_before, params_after, macs_before, macs_after,
                        seconds, model)
 
 
-def prune_steps(model: nn.Module, example_inputs: torch.Tensor, pruning_ratio: float,
-                iterative_steps: int, ignored_layers=(), round_to: int | None = None
-                ) -> Iterator[PruneResult]:
-    """Iterative pruning: yield the measured model after each of ``iterative_steps`` steps.
+def prune_copy(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: float, ignored_layers=(),
+               pruning_ratio_dict: dict | None = None, **kwargs) -> PruneResult:
+    """``prune`` applied to a deep copy of ``model``; ``model`` itself stays as it was.
 
-    Step i reaches channel ratio ``pruning_ratio * i / iterative_steps``, the schedule of
-    Torch-Pruning's README latency benchmark (pruning_ratio=1, 20 steps).
+    ``ignored_layers`` and the keys of ``pruning_ratio_dict`` name layers of ``model``: they are
+    mapped to the copy's layers. The result's ``model`` is the pruned copy. Other keyword arguments
+    are ``prune``'s.
+    """
+    check_channel_ratio(channel_ratio)
+    clone, clone_layers = copy_with_layers(model, [*ignored_layers, *(pruning_ratio_dict or {})])
+    clone_ignored = clone_layers[:len(ignored_layers)]
+    if pruning_ratio_dict is not None:
+        kwargs["pruning_ratio_dict"] = dict(zip(clone_layers[len(ignored_layers):], pruning_ratio_dict.values()))
+    return prune(clone, example_inputs, channel_ratio, clone_ignored, **kwargs)
+
+
+def prune_steps(model: nn.Module, example_inputs: torch.Tensor, pruning_ratio: float, iterative_steps: int,
+                ignored_layers=(), round_to: int | None = None) -> Iterator[float]:
+    """Iterative pruning in place: after each of ``iterative_steps`` steps, yield the channel ratio
+    reached (step i reaches ``pruning_ratio * i / iterative_steps`` of each group's initial width,
+    the schedule of Torch-Pruning's README latency benchmark: pruning_ratio=1 over 20 steps).
+
+    The caller measures the model between steps (and may stop early)::
+
+        for p in prune_steps(model, inputs, 1.0, 20, round_to=2):
+            print(p, helpers.counting.n_params(model))
     """
     if not (0 < pruning_ratio <= 1):
         raise ValueError(f"pruning_ratio must lie in (0, 1], got {pruning_ratio!r}")
-    macs0, params0 = count(model, example_inputs)
-    start = time.perf_counter()
     pruner = make_pruner(model, example_inputs, pruning_ratio, ignored_layers, round_to,
                          iterative_steps=iterative_steps)
     for step in range(1, int(iterative_steps) + 1):
         pruner.step()
-        seconds = time.perf_counter() - start
-        macs, params = count(model, example_inputs)
-        yield PruneResult(pruner.per_step_pruning_ratio[step], params0, params, macs0, macs, seconds, model)
-        start = time.perf_counter()
+        yield pruner.per_step_pruning_ratio[step]
 
 
-
-def copy_with_ignored(model: nn.Module, ignored_layers=()) -> tuple[nn.Module, list[nn.Module]]:
-    """A deep copy of ``model`` and the copies of ``ignored_layers`` inside it, so that one built
-    model can be pruned at several ratios."""
+def copy_with_layers(model: nn.Module, layers=()) -> tuple[nn.Module, list[nn.Module]]:
+    """A deep copy of ``model`` and the copies of ``layers`` (modules of ``model``) inside it."""
     names = {id(m): n for n, m in model.named_modules()}
-    missing = [m for m in ignored_layers if id(m) not in names]
-    if missing:
-        raise ValueError("ignored_layers must be layers of the model being copied")
+    if any(id(m) not in names for m in layers):
+        raise ValueError("ignored_layers and pruning_ratio_dict must name layers of the model being pruned")
     clone = copy.deepcopy(model)
-    return clone, [clone.get_submodule(names[id(m)]) for m in ignored_layers]
+    return clone, [clone.get_submodule(names[id(m)]) for m in layers]
+

@@ -1,12 +1,13 @@
 """Real CNNs pruned with Torch-Pruning: the pruning groups of a model, and sweeps over channel ratios.
 
-A sweep builds Torch-Pruning's dependency graph once and prunes step by step: local pruning's step i
-keeps ``int(C * (1 - p_i))`` channels of each group's initial width C, so the model after step i has
-the same shapes as a fresh model pruned once at ``p_i``.
+* ``group_layers`` and ``groups``: what one pruning group couples, and every group of a model;
+* ``ratio_sweep``: one model pruned step by step (an iterative schedule, one dependency graph),
+  measured at chosen ratios;
+* ``zoo_sweep`` and ``settings_table``: a copy pruned in one step per ratio or per pruner setting,
+  measured and predicted.
 """
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Sequence
 from functools import reduce
@@ -17,13 +18,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import theory, zoo
+from .counting import count, n_macs, n_params
 from .predict import ParameterModel
-from .pruning import count, dependency_graph, make_pruner
-
-
-def n_params(model: nn.Module) -> int:
-    """sum(p.numel()) over the model's parameters (buffers excluded), as Torch-Pruning counts them."""
-    return sum(p.numel() for p in model.parameters())
+from .pruning import copy_with_layers, dependency_graph, expand_ignored, prune_copy, prune_steps
 
 
 def _out_pruning_fn(layer: nn.Module):
@@ -41,11 +38,9 @@ def group_layers(model: nn.Module, example_inputs: torch.Tensor, layer: nn.Modul
     model, so that every row's ``params_per_channel`` is what the library really removes. One row
     per layer, in the model's module order: name, type, pruned dims ("out", "in" or "out+in").
     """
-    names = {id(m): n for n, m in model.named_modules()}
-    if id(layer) not in names:
+    if not any(m is layer for m in model.modules()):
         raise ValueError("layer must be a module of model")
-    clone = copy.deepcopy(model)
-    root = clone.get_submodule(names[id(layer)])
+    clone, (root,) = copy_with_layers(model, [layer])
     dg = dependency_graph(clone, example_inputs)
     group = dg.get_pruning_group(root, _out_pruning_fn(root), idxs=[0])
     dims: dict[int, set] = {}
@@ -53,11 +48,11 @@ def group_layers(model: nn.Module, example_inputs: torch.Tensor, layer: nn.Modul
         target = dep.target.module
         if isinstance(target, nn.Module):
             dims.setdefault(id(target), set()).add("out" if dg.is_out_channel_pruning_fn(dep.handler) else "in")
-    before = {n: n_params_local(m) for n, m in clone.named_modules()}
+    before = {n: n_params(m, recurse=False) for n, m in clone.named_modules()}
     group.prune()
     rows = []
     for name, module in clone.named_modules():
-        removed = before[name] - n_params_local(module)
+        removed = before[name] - n_params(module, recurse=False)
         if removed:
             rows.append({"layer": name, "type": type(module).__name__,
                          "pruned": "+".join(sorted(dims.get(id(module), {"?"}), reverse=True)),
@@ -65,22 +60,17 @@ def group_layers(model: nn.Module, example_inputs: torch.Tensor, layer: nn.Modul
     return rows
 
 
-def n_params_local(module: nn.Module) -> int:
-    """Parameters held by ``module`` itself (not by its children)."""
-    return sum(p.numel() for p in module.parameters(recurse=False))
-
-
 def groups(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=()) -> list[dict]:
     """Every pruning group a local pruner would use: its root layer, its width and how many layers
     with parameters it couples, in the model's module order."""
     dg = dependency_graph(model, example_inputs)
     names = {id(m): n for n, m in model.named_modules()}
-    ignored = [m for layer in ignored_layers for m in layer.modules()]
+    ignored = expand_ignored(ignored_layers)
     rows = []
     for group in dg.get_all_groups(ignored_layers=ignored, root_module_types=[nn.modules.conv._ConvNd, nn.Linear]):
         root = group[0].dep.target.module
         layers = {id(dep.target.module) for dep, _ in group
-                  if isinstance(dep.target.module, nn.Module) and n_params_local(dep.target.module)}
+                  if isinstance(dep.target.module, nn.Module) and n_params(dep.target.module, recurse=False)}
         rows.append({"root": names[id(root)], "channels": len(group[0].idxs), "layers": len(layers)})
     order = {n: i for i, n in enumerate(names.values())}
     return sorted(rows, key=lambda r: order[r["root"]])
@@ -102,7 +92,8 @@ def ratio_sweep(model: nn.Module, example_inputs: torch.Tensor, ratios: Sequence
                 round_to: int | None = None, macs: bool = False,
                 on_step: Callable[[nn.Module, float], dict | None] | None = None,
                 pruning_ratio: float | None = None, iterative_steps: int | None = None) -> list[dict]:
-    """Prune ``model`` in place, step by step, and measure it at each channel ratio in ``ratios``.
+    """Prune ``model`` in place, step by step (``pruning.prune_steps``), and measure it at each
+    channel ratio in ``ratios``.
 
     One pruner (one dependency graph) serves every ratio. The schedule is linear: by default the
     coarsest one that passes through every ratio; ``pruning_ratio`` and ``iterative_steps`` set it
@@ -116,7 +107,7 @@ def ratio_sweep(model: nn.Module, example_inputs: torch.Tensor, ratios: Sequence
     def measure(p: float) -> dict:
         row = {"channel_ratio": p, "params": n_params(model)}
         if macs:
-            row["macs"] = count(model, example_inputs)[0]
+            row["macs"] = n_macs(model, example_inputs)
         if on_step is not None:
             row.update(on_step(model, p) or {})
         return row
@@ -125,11 +116,8 @@ def ratio_sweep(model: nn.Module, example_inputs: torch.Tensor, ratios: Sequence
     wanted = [p for p in keep if p > 0]
     if not wanted:
         return rows
-    pruner = make_pruner(model, example_inputs, pruning_ratio, ignored_layers, round_to,
-                         iterative_steps=iterative_steps)
-    for step in range(1, int(iterative_steps) + 1):
-        pruner.step()
-        p = round(pruner.per_step_pruning_ratio[step], 6)
+    for p in prune_steps(model, example_inputs, pruning_ratio, iterative_steps, ignored_layers, round_to):
+        p = round(p, 6)
         if p in wanted:
             rows.append(measure(p))
         if p >= wanted[-1]:
@@ -142,31 +130,46 @@ def ratio_sweep(model: nn.Module, example_inputs: torch.Tensor, ratios: Sequence
 
 
 def zoo_sweep(names: Sequence[str], ratios: Sequence[float], device: torch.device | str = "cpu",
-              ignore_classifier: bool = True, round_to: int | None = None, progress: bool = False) -> list[dict]:
-    """Every zoo model pruned at every ratio: measured reduction, exact prediction and the rule.
+              ignore_classifier: bool = True, round_to: int | None = None, progress: bool = False,
+              predictors: dict | None = None) -> list[dict]:
+    """Every zoo model pruned at every ratio, against the exact prediction and the rule.
 
-    The prediction (``ParameterModel``) is made before the model is touched. After the last ratio
-    the pruned model runs forward once; its output shape is in every row of that model.
+    Each model is built once and predicted (``ParameterModel``) before anything is pruned; then a
+    copy of it is pruned in one step at each ratio (``pruning.prune_copy``), counted (parameters
+    and MACs) and run forward once. One row per (model, ratio): model, family, channel_ratio,
+    params before/after, predicted_params_after, param_reduction, predicted_reduction,
+    rule_reduction, macs before/after, mac_reduction, prune_seconds, output_shape. A dict given as
+    ``predictors`` receives each model's ``ParameterModel`` under its name.
     """
+    for name in names:
+        zoo.family(name)  # unknown or unsupported names fail before any work
+    ratios = [theory.check_channel_ratio(p) for p in ratios]
     rows = []
-    for name in tqdm(names, desc="pruning the zoo", disable=not progress):
+    bar = tqdm(total=len(names) * len(ratios), desc="pruning the zoo", disable=not progress)
+    for name in names:
         model, inputs, classifier = zoo.build(name, device=device)
         ignored = classifier if ignore_classifier else []
         predictor = ParameterModel(model, inputs, ignored, round_to=round_to)
-        measured = ratio_sweep(model, inputs, ratios, ignored, round_to=round_to)
-        with torch.no_grad():
-            shape = tuple(model(inputs).shape)
-        for r in measured:
-            p = r["channel_ratio"]
+        if predictors is not None:
+            predictors[name] = predictor
+        before = count(model, inputs)
+        for p in ratios:
+            bar.set_postfix_str(f"{name} p={p:.2f}")
+            result = prune_copy(model, inputs, p, ignored, round_to=round_to, counts_before=before)
+            with torch.no_grad():
+                shape = tuple(result.model(inputs).shape)
             rows.append({
                 "model": name, "family": zoo.family(name), "channel_ratio": p,
-                "params_before": predictor.params_before, "params_after": r["params"],
+                "params_before": result.params_before, "params_after": result.params_after,
                 "predicted_params_after": predictor.params(p),
-                "reduction": 1 - r["params"] / predictor.params_before,
-                "predicted_reduction": predictor.reduction(p),
+                "param_reduction": result.param_reduction, "predicted_reduction": predictor.reduction(p),
                 "rule_reduction": theory.param_reduction(p),
+                "macs_before": result.macs_before, "macs_after": result.macs_after,
+                "mac_reduction": result.mac_reduction, "prune_seconds": round(result.seconds, 3),
                 "output_shape": shape,
             })
+            bar.update()
+    bar.close()
     return rows
 
 
@@ -175,12 +178,12 @@ def settings_table(name: str, settings: Sequence[dict], device: torch.device | s
 
     A setting is a dict with ``channel_ratio`` and optionally ``ignore_classifier`` (default True),
     ``round_to``, ``iterative_steps`` and ``global_pruning``; ``label`` names it in the table.
-    Rows: label, params_before, params_after, reduction, predicted_params_after (None under global
+    The model is built once and each setting prunes a copy of it (``pruning.prune_copy``).
+    Rows: label, params_before, params_after, param_reduction, predicted_params_after (None under global
     pruning, which ParameterModel does not model), output_shape, seconds (pruning only).
     """
-    from .pruning import prune
-
     predictors: dict[tuple, ParameterModel] = {}
+    model, inputs, classifier = zoo.build(name, device=device)
     rows = []
     for s in settings:
         unknown = set(s) - {"label", "channel_ratio", "ignore_classifier", "round_to", "iterative_steps",
@@ -189,7 +192,6 @@ def settings_table(name: str, settings: Sequence[dict], device: torch.device | s
             raise ValueError(f"unknown setting {sorted(unknown)}")
         p, round_to = s["channel_ratio"], s.get("round_to")
         ignore = s.get("ignore_classifier", True)
-        model, inputs, classifier = zoo.build(name, device=device)
         ignored = classifier if ignore else []
         predicted = None
         if not s.get("global_pruning"):
@@ -197,11 +199,11 @@ def settings_table(name: str, settings: Sequence[dict], device: torch.device | s
             if key not in predictors:
                 predictors[key] = ParameterModel(model, inputs, ignored, round_to=round_to)
             predicted = predictors[key].params(p)
-        result = prune(model, inputs, p, ignored, round_to=round_to, global_pruning=s.get("global_pruning", False),
-                       iterative_steps=s.get("iterative_steps", 1))
+        result = prune_copy(model, inputs, p, ignored, round_to=round_to,
+                            global_pruning=s.get("global_pruning", False), iterative_steps=s.get("iterative_steps", 1))
         with torch.no_grad():
-            shape = tuple(model(inputs).shape)
+            shape = tuple(result.model(inputs).shape)
         rows.append({"label": s.get("label", str(s)), "params_before": result.params_before,
-                     "params_after": result.params_after, "reduction": result.param_reduction,
+                     "params_after": result.params_after, "param_reduction": result.param_reduction,
                      "predicted_params_after": predicted, "output_shape": shape, "seconds": result.seconds})
     return rows

@@ -45,17 +45,10 @@ def quick_reference_table(ratios: Iterable[float] = SEED_RATIOS) -> list[dict]:
     ]
 
 
-def format_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
-    """Render rows as a GitHub markdown table; ``columns`` holds (key, header, format spec)."""
-    head = "| " + " | ".join(h for _, h, _ in columns) + " |"
-    rule = "|" + "|".join("---:" for _ in columns) + "|"
-    body = ["| " + " | ".join(format(r[k], f) if r.get(k) is not None else "n/a" for k, _, f in columns) + " |"
-            for r in rows]
-    return "\n".join([head, rule, *body])
-
-
 def quick_reference_markdown(ratios: Iterable[float] = SEED_RATIOS) -> str:
     """The seed page's quick-reference table, regenerated."""
+    from .tables import format_table
+
     return format_table(
         quick_reference_table(ratios),
         [("channel_ratio", "channel ratio p", ".2f"), ("param_reduction", "parameter reduction 1-(1-p)^2", ".1%")],

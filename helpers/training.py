@@ -11,8 +11,6 @@ more than they save (training ran 6 to 10 times slower on 2 threads than on 1 on
 from __future__ import annotations
 
 import contextlib
-import copy
-import csv
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -70,10 +68,6 @@ class DigitsCNN(nn.Module):
 def ignored_layers(model: DigitsCNN) -> list[nn.Module]:
     """Layers whose outputs must not be pruned: the classifier (its outputs are the 10 classes)."""
     return [model.classifier]
-
-
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def new_model(seed: int = 0, device: torch.device | str | None = None, width: int = 20) -> DigitsCNN:
@@ -189,15 +183,16 @@ def prune_and_fine_tune(model: nn.Module, data: Digits, channel_ratio: float, fi
     check_channel_ratio(channel_ratio)
     if acc_baseline is None:
         acc_baseline = evaluate(model, data)
-    pruned = copy.deepcopy(model)
-    result = pruning.prune(pruned, data.example_inputs(), channel_ratio, ignored_layers=ignored_layers(pruned))
+    result = pruning.prune_copy(model, data.example_inputs(), channel_ratio, ignored_layers(model),
+                                count_macs=False)
+    pruned = result.model
     acc_pruned = evaluate(pruned, data)
     recalibrate_bn(pruned, data, seed=seed)
     acc_recalibrated = evaluate(pruned, data)
     if finetune_epochs:
         fine_tune(pruned, data, finetune_epochs, seed=seed)
     acc_finetuned = evaluate(pruned, data)
-    return Trial(seed, float(channel_ratio), result.params_before, count_params(pruned), acc_baseline,
+    return Trial(seed, float(channel_ratio), result.params_before, result.params_after, acc_baseline,
                  acc_pruned, acc_recalibrated, acc_finetuned, int(finetune_epochs), pruned)
 
 
@@ -253,25 +248,15 @@ def plan(mode: str | None = None) -> Plan:
 
 
 def stamp(device: torch.device | None = None) -> dict[str, str]:
-    """Where and with what a result was measured: device, mode, library versions and date."""
-    s = env.stamp(device)  # as CSV columns, with the mode and identifier-friendly names
-    return {"device": s["device"], "mode": env.mode(), "torch": s["torch"], "torch_pruning": s["torch-pruning"],
-            "date": s["date"]}
+    """Where and with what a result was measured: ``helpers.env.stamp()`` and the mode."""
+    return {**env.stamp(device), "mode": env.mode()}
 
 
 def write_csv(rows: list[dict], name: str, device: torch.device | None = None,
               out: str | Path | None = None) -> Path:
-    """Write ``rows`` to figures/``name``.csv (or under ``out``), each row stamped (see ``stamp``)."""
+    """Write ``rows`` to figures/``name``.csv (or under ``out``) as a record stamped with ``stamp``."""
     from .plots import figures_dir
+    from .tooling import records
 
-    if not rows:
-        raise ValueError("no rows to write")
-    path = figures_dir(out) / (name if name.endswith(".csv") else f"{name}.csv")
-    tag = stamp(device)
-    fields = list(rows[0]) + list(tag)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({**{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()}, **tag})
-    return path
+    return records.write(figures_dir(out) / (name if name.endswith(".csv") else f"{name}.csv"), rows,
+                         stamp(device))

@@ -10,7 +10,7 @@
 #
 # **Prerequisites**: Python, and a first contact with PyTorch (`nn.Module`, tensors). No GPU needed.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 5 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 4 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -156,14 +156,9 @@ assert out.shape == (1, 1000)
 # are recorded in `figures/notebook_times.csv`:
 
 # %%
-import csv
-
-times_csv = helpers.plots.FIGURES / "notebook_times.csv"
-if times_csv.exists():
-    with times_csv.open() as f:
-        for row in csv.DictReader(f):
-            print(f"{row['notebook']:<32} {row['mode']:<6} {float(row['seconds']):>6.0f} s  ({row['device']})")
-else:
+for row in helpers.env.run_times():
+    print(f"{row['notebook']:<32} {row['mode']:<6} {float(row['seconds']):>6.0f} s  ({row['device']})")
+if not helpers.env.run_times():
     print("no run times recorded yet: `make notebooks` records them")
 
 # %% [markdown]

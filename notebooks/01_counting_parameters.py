@@ -34,7 +34,7 @@ from IPython.display import Markdown
 from torch import nn
 
 from helpers import counting
-from helpers.theory import format_table
+from helpers.tables import format_table
 
 # %% [markdown]
 # ## What a parameter is
@@ -180,11 +180,11 @@ Markdown(format_table(first, [("layer", "layer", ""), ("type", "type", ""), ("fo
 
 # %% [markdown]
 # The formula agrees with `numel()` on every layer, and the layers add up to Torch-Pruning's own
-# count of the model (`tp.utils.count_ops_and_params`, wrapped by `helpers.pruning.count`):
+# count of the model (`tp.utils.count_ops_and_params`, wrapped by `helpers.counting.count`):
 
 # %%
 # NBVAL_CHECK_OUTPUT
-macs, params = helpers.pruning.count(model, example_inputs)
+macs, params = helpers.counting.count(model, example_inputs)
 mismatches = [r["layer"] for r in layers if r["params"] != r["formula"]]
 print(f"{len(layers)} layers, formula != numel() on {len(mismatches)} of them")
 print(f"sum over layers: {sum(r['params'] for r in layers):,} | Torch-Pruning: {params:,}")

@@ -12,7 +12,7 @@
 #
 # **Prerequisites**: 02 · The quadratic law.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 11 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 10 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from helpers import counting, theory, zoo
 from helpers.predict import ParameterModel
-from helpers.theory import format_table
+from helpers.tables import format_table
 
 # %% [markdown]
 # Notebook 02 pruned a network made almost entirely of weights between two pruned layers, and the

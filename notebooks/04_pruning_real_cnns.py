@@ -11,7 +11,7 @@
 #
 # **Prerequisites**: 02 · The quadratic law, 03 · Where the rule bends.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 12 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 11 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown
 
 from helpers import plots, sweep, theory, zoo
-from helpers.theory import format_table
+from helpers.tables import format_table
 
 QUICK = helpers.env.quick()
 # Four families in every mode; the whole zoo in full mode
@@ -132,7 +132,7 @@ by_label = {r["label"]: r for r in settings}
 # %%
 # NBVAL_CHECK_OUTPUT
 Markdown(format_table(settings, [("label", "setting", ""), ("params_after", "parameters after", ",d"),
-                                 ("predicted_params_after", "predicted", ",d"), ("reduction", "reduction", ".1%"),
+                                 ("predicted_params_after", "predicted", ",d"), ("param_reduction", "reduction", ".1%"),
                                  ("output_shape", "output", "")]))
 
 # %%
@@ -141,10 +141,10 @@ assert by_label["p=0.5"]["params_after"] == 3_055_880  # Torch-Pruning's README 
 assert by_label["p=0.5, nothing ignored"]["output_shape"] == (1, 500)
 assert by_label["p=0.5, round_to=8"]["params_after"] == by_label["p=0.5"]["params_after"]
 assert by_label["p=0.5, iterative_steps=5"]["params_after"] == by_label["p=0.5"]["params_after"]
-assert (by_label["p=0.3, round_to=16"]["reduction"] > by_label["p=0.3, round_to=8"]["reduction"]
-        > by_label["p=0.3"]["reduction"])
-assert abs(by_label["p=0.5, nothing ignored"]["reduction"] - theory.param_reduction(0.5)) < abs(
-    by_label["p=0.5"]["reduction"] - theory.param_reduction(0.5))
+assert (by_label["p=0.3, round_to=16"]["param_reduction"] > by_label["p=0.3, round_to=8"]["param_reduction"]
+        > by_label["p=0.3"]["param_reduction"])
+assert abs(by_label["p=0.5, nothing ignored"]["param_reduction"] - theory.param_reduction(0.5)) < abs(
+    by_label["p=0.5"]["param_reduction"] - theory.param_reduction(0.5))
 kept = int(64 * (1 - 0.3))
 print(f"a 64-channel group at p=0.3 keeps {kept}; round_to=8: {kept - kept % 8}; round_to=16: {kept - kept % 16}")
 
@@ -168,7 +168,7 @@ print(f"a 64-channel group at p=0.3 keeps {kept}; round_to=8: {kept - kept % 8};
 (global_row,) = sweep.settings_table("resnet18", [{"label": "p=0.5, global", "channel_ratio": 0.5,
                                                    "global_pruning": True}], device=device)
 print(f"global pruning, p=0.5: {global_row['params_after']:,} parameters "
-      f"({global_row['reduction']:.1%} removed; local: {by_label['p=0.5']['reduction']:.1%})")
+      f"({global_row['param_reduction']:.1%} removed; local: {by_label['p=0.5']['param_reduction']:.1%})")
 assert global_row["params_after"] != by_label["p=0.5"]["params_after"]
 assert global_row["output_shape"] == (1, 1000)
 
@@ -180,8 +180,7 @@ assert global_row["output_shape"] == (1, 1000)
 # ## 3. A dozen real CNNs
 #
 # `sweep.zoo_sweep` builds each model, predicts its count at every ratio with `ParameterModel`,
-# then prunes it step by step (one dependency graph for all ratios: local step `i` gives the same
-# widths as a single prune at `p_i`), measures, and finally runs the most pruned model forward.
+# then prunes a copy of it at each ratio in one step, counts it and runs it forward.
 
 # %%
 rows = sweep.zoo_sweep(MODELS, RATIOS, device=device, progress=not helpers.env.progress_disabled())
@@ -195,7 +194,7 @@ def table(names, ratios=(0.3, 0.5)):
     for name in names:
         mine = {r["channel_ratio"]: r for r in rows if r["model"] == name}
         out.append({"model": name, "params": mine[ratios[0]]["params_before"],
-                    **{f"p{p}": f"{mine[p]['reduction']:.1%}" + ("" if mine[p]["params_after"] ==
+                    **{f"p{p}": f"{mine[p]['param_reduction']:.1%}" + ("" if mine[p]["params_after"] ==
                        mine[p]["predicted_params_after"] else " (≠ predicted)") for p in ratios}})
     return Markdown(format_table(out, [("model", "model", ""), ("params", "parameters", ",d"),
                                        *[(f"p{p}", f"reduction at p={p}", "") for p in ratios]]))
@@ -211,19 +210,19 @@ table(MODELS) if not QUICK else print("full mode adds the rest of the zoo here")
 # %%
 assert all(r["params_after"] == r["predicted_params_after"] for r in rows), "a prediction missed"
 assert all(r["output_shape"] == (1, 1000) for r in rows)
-assert all(r["reduction"] < r["rule_reduction"] for r in rows if r["channel_ratio"] == 0.5)
+assert all(r["param_reduction"] < r["rule_reduction"] for r in rows if r["channel_ratio"] == 0.5)
 assert QUICK or len(MODELS) >= 12
-worst = min((r for r in rows if r["channel_ratio"] == 0.5), key=lambda r: r["reduction"])
+worst = min((r for r in rows if r["channel_ratio"] == 0.5), key=lambda r: r["param_reduction"])
 print(f"{len(MODELS)} models x {len(RATIOS)} ratios: every count predicted to the parameter, every "
       f"pruned model outputs 1000 classes; at p=0.5 all fall below the rule's "
-      f"{theory.param_reduction(0.5):.0%}, {worst['model']} lowest at {worst['reduction']:.1%}")
+      f"{theory.param_reduction(0.5):.0%}, {worst['model']} lowest at {worst['param_reduction']:.1%}")
 
 # %%
 fig, ax = plt.subplots()
 plots.rule_axes(ax, p_max=0.65)
 for name in MODELS:
     mine = [r for r in rows if r["model"] == name]
-    ax.plot([0] + [r["channel_ratio"] for r in mine], [0] + [r["reduction"] for r in mine], marker="o",
+    ax.plot([0] + [r["channel_ratio"] for r in mine], [0] + [r["param_reduction"] for r in mine], marker="o",
             markersize=3, linewidth=1, label=name)
 ax.set_title("Measured on real CNNs (classifier ignored)")
 ax.legend(ncol=2, fontsize=7)
@@ -238,15 +237,15 @@ plots.save(fig, "04_zoo_reduction");
 # land slightly *above* the rule at some ratios:
 
 # %%
-at_half = sorted((r for r in rows if r["channel_ratio"] == 0.5), key=lambda r: r["reduction"])
+at_half = sorted((r for r in rows if r["channel_ratio"] == 0.5), key=lambda r: r["param_reduction"])
 low = [r for r in at_half if r["model"].startswith(("mobilenet", "mnasnet", "efficientnet", "squeezenet"))]
 squeeze, _, squeeze_classifier = zoo.build("squeezenet1_1")
-classifier_share = squeeze_classifier[0].weight.numel() / sweep.n_params(squeeze)
-print("at p=0.5, lowest first:", ", ".join(f"{r['model']} {r['reduction']:.1%}" for r in at_half))
+classifier_share = squeeze_classifier[0].weight.numel() / helpers.counting.n_params(squeeze)
+print("at p=0.5, lowest first:", ", ".join(f"{r['model']} {r['param_reduction']:.1%}" for r in at_half))
 print(f"squeezenet1_1: the classifier convolution holds {classifier_share:.0%} of the parameters")
 assert at_half[:len(low)] == low  # those models are the lowest
 assert classifier_share > 0.4
-above = sorted({r["model"] for r in rows if r["reduction"] > r["rule_reduction"]})
+above = sorted({r["model"] for r in rows if r["param_reduction"] > r["rule_reduction"]})
 print("above the rule at some ratio (rounding):", ", ".join(above) or "none")
 assert all(zoo.family(n) in ("RegNet", "ResNeXt", "DenseNet") for n in above)
 #

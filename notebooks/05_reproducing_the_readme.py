@@ -10,7 +10,7 @@
 #
 # **Prerequisites**: 04 · Pruning real CNNs.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 21 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 22 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -34,9 +34,9 @@ import torch
 from IPython.display import Markdown
 
 from helpers import latency, plots, sweep, theory, zoo
-from helpers import readme_config as rc
+from helpers import tp_readme as rc
 from helpers.predict import ParameterModel
-from helpers.theory import format_table
+from helpers.tables import format_table
 
 QUICK = helpers.env.quick()
 BATCH = 1 if QUICK else 64  # the README timed batch 64 on a GPU; batch 1 keeps a CPU run short
@@ -47,7 +47,7 @@ RATIOS = (0.0, *rc.RATIOS)
 # ## 1. The README's configuration
 #
 # The README's latency log comes from its `reproduce/benchmark_latency.py`. Its pruner, as
-# `helpers.readme_config` records it:
+# `helpers.tp_readme` records it:
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -10,7 +10,7 @@
 #
 # **Prerequisites**: 04 · Pruning real CNNs, 05 · Reproducing the README.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 12 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 9 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -38,7 +38,7 @@ from IPython.display import Markdown
 
 from helpers import budget, plots, pruning, theory, zoo
 from helpers.predict import ParameterModel
-from helpers.theory import format_table
+from helpers.tables import format_table
 
 QUICK = helpers.env.quick()
 CORE = ["resnet18", "mobilenet_v3_small", "squeezenet1_1", "regnet_x_400mf"]
@@ -152,18 +152,18 @@ plots.save(fig, "06_budget_miss");
 # ## 4. Solver vs. a bisection that prunes
 #
 # Without a predictor, the honest way to meet a budget is to prune and count: bisect on `p`, prune a
-# fresh model at each step, stop when the count is within a tolerance (0.2 points here).
+# copy of the model at each step, stop when the count is within a tolerance (0.2 points here).
 # `budget.bisect_by_pruning` does that. The solver pays once for building its dependency graph, then
 # answers every target in milliseconds.
 
 # %%
 TIMED = "mobilenet_v3_small" if QUICK else "resnet50"
-factory = budget.zoo_factory(TIMED, device)
+timed_model = zoo.build(TIMED, device=device)
 start = time.perf_counter()
-timed_predictor = ParameterModel(*factory())
+timed_predictor = ParameterModel(*timed_model)
 build_seconds = time.perf_counter() - start
 solved = [budget.solve(timed_predictor, t) for t in TARGETS]
-bisected = [budget.bisect_by_pruning(factory, t) for t in ((0.5,) if QUICK else TARGETS)]
+bisected = [budget.bisect_by_pruning(timed_model, t) for t in ((0.5,) if QUICK else TARGETS)]
 
 # %%
 timing = [{"method": "solver", "target": s.target, "p": s.channel_ratio, "reduction": s.reduction,
@@ -196,13 +196,13 @@ print(f"one bisection: {bisected[0].evaluations} prunes in {bisected[0].seconds:
 # parameters, with a ratio of 0.2 while the rest gets 0.5:
 
 # %%
-resnet_factory = budget.zoo_factory("resnet18", device)
-fresh, _, _ = resnet_factory()
-layer4_share = sum(p.numel() for p in fresh.layer4.parameters()) / predictor.params_before
+resnet = zoo.build("resnet18", device=device)
+fresh = resnet[0]
+layer4_share = helpers.counting.n_params(fresh.layer4) / predictor.params_before
 print(f"layer4 holds {layer4_share:.0%} of ResNet-18's parameters")
 assert layer4_share > 0.5
-spare_layer4 = lambda m: {m.layer4: 0.2}  # a function: each fresh model gets a dict of its own layers
-spared = budget.prune_fresh(resnet_factory, 0.5, pruning_ratio_dict=spare_layer4)
+spare_layer4 = {fresh.layer4: 0.2}  # each prune works on a copy: the copy's layer4 gets this ratio
+spared = budget.prune_measured(resnet, 0.5, pruning_ratio_dict=spare_layer4)
 in_layer4 = [f for n, f in spared.fractions.items() if n.startswith("layer4")]
 elsewhere = [f for n, f in spared.fractions.items() if not n.startswith("layer4")]
 print(f"layer4 layers lose {min(in_layer4):.3f}-{max(in_layer4):.3f} of their channels, the others "
@@ -214,7 +214,7 @@ assert max(abs(f - 0.2) for f in in_layer4) < 0.01 and all(f == 0.5 for f in els
 # bisect on the ratio of the rest:
 
 # %%
-spared_search = budget.bisect_by_pruning(resnet_factory, 0.5, tol=0.005, pruning_ratio_dict=spare_layer4)
+spared_search = budget.bisect_by_pruning(resnet, 0.5, tol=0.005, pruning_ratio_dict=spare_layer4)
 print(f"p = {spared_search.channel_ratio:.4f} elsewhere (layer4 at 0.2) removes {spared_search.reduction:.2%}, "
       f"found with {spared_search.evaluations} prunes")
 assert abs(spared_search.reduction - 0.5) <= 0.005 and spared_search.channel_ratio > predictor.solve(0.5)
@@ -226,10 +226,9 @@ assert abs(spared_search.reduction - 0.5) <= 0.005 and spared_search.channel_rat
 
 # %%
 CAP = 0.3
-capped_dict = budget.prune_fresh(resnet_factory, 0.5, max_pruning_ratio=CAP,
-                                 pruning_ratio_dict=lambda m: {m.layer4: 0.8})
-capped_once = budget.prune_fresh(resnet_factory, 0.5, max_pruning_ratio=CAP)
-capped_steps = budget.prune_fresh(resnet_factory, 0.5, max_pruning_ratio=CAP, iterative_steps=5)
+capped_dict = budget.prune_measured(resnet, 0.5, max_pruning_ratio=CAP, pruning_ratio_dict={fresh.layer4: 0.8})
+capped_once = budget.prune_measured(resnet, 0.5, max_pruning_ratio=CAP)
+capped_steps = budget.prune_measured(resnet, 0.5, max_pruning_ratio=CAP, iterative_steps=5)
 layer4_capped = max(f for n, f in capped_dict.fractions.items() if n.startswith("layer4"))
 
 # %%
@@ -258,11 +257,11 @@ assert CAP < max(capped_steps.fractions.values()) < 0.5
 
 # %%
 GLOBAL = "mobilenet_v3_small" if QUICK else "resnet50"
-global_factory = budget.zoo_factory(GLOBAL, device)
-global_search = budget.bisect_by_pruning(global_factory, 0.5, tol=0.005, global_pruning=True)
-global_pruned = budget.prune_fresh(global_factory, global_search.channel_ratio, global_pruning=True)
-local_p = ParameterModel(*global_factory()).solve(0.5)
-local_pruned = budget.prune_fresh(global_factory, local_p)
+global_model = zoo.build(GLOBAL, device=device)
+global_search = budget.bisect_by_pruning(global_model, 0.5, tol=0.005, global_pruning=True)
+global_pruned = budget.prune_measured(global_model, global_search.channel_ratio, global_pruning=True)
+local_p = ParameterModel(*global_model).solve(0.5)
+local_pruned = budget.prune_measured(global_model, local_p)
 print(f"{GLOBAL}, 50% of the parameters: local p = {local_p:.4f}; global p = {global_search.channel_ratio:.4f} "
       f"({global_search.evaluations} prunes, {global_pruned.reduction:.2%} removed)")
 
@@ -295,8 +294,8 @@ assert spread_global > spread_local
 # for any number of steps. Global pruning re-ranks after every step, and ends elsewhere:
 
 # %%
-local_steps = budget.pruned_reduction(global_factory, local_p, iterative_steps=5)
-global_steps = budget.pruned_reduction(global_factory, global_search.channel_ratio, global_pruning=True,
+local_steps = budget.pruned_reduction(global_model, local_p, iterative_steps=5)
+global_steps = budget.pruned_reduction(global_model, global_search.channel_ratio, global_pruning=True,
                                        iterative_steps=5)
 print(f"local  p={local_p:.4f}: one step {local_pruned.reduction:.2%}, five steps {local_steps:.2%}")
 print(f"global p={global_search.channel_ratio:.4f}: one step {global_pruned.reduction:.2%}, "

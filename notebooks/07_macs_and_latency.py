@@ -11,7 +11,7 @@
 #
 # **Prerequisites**: 05 · Reproducing the README.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 43 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 33 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -35,7 +35,7 @@ import statistics
 from IPython.display import Markdown
 
 from helpers import latency, plots
-from helpers.theory import format_table
+from helpers.tables import format_table
 
 QUICK = helpers.env.quick()
 MODELS = ("resnet50", "mobilenet_v2")
@@ -146,7 +146,7 @@ else:
     gpu_stamp, gpu = None, []
     print("PLACEHOLDER: no GPU latency record in figures/ yet (figures/latency_<gpu>.csv).\n"
           "It is made on a CUDA machine with:\n"
-          "    python -c \"from helpers import latency; latency.record('figures')\"\n"
+          "    python -m helpers latency\n"
           "Until then, sections 3 and 4 use only the measurements made here.")
 
 # %%

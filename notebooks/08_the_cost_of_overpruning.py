@@ -11,7 +11,7 @@
 #
 # **Prerequisites**: 02 · The quadratic law, 04 · Pruning real CNNs, 06 · Hitting a parameter budget.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 44 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 32 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -35,7 +35,7 @@ from IPython.display import Markdown
 
 from helpers import data, plots, theory, training
 from helpers.predict import ParameterModel
-from helpers.theory import format_table
+from helpers.tables import format_table
 
 MODE = helpers.env.mode()
 PLAN = training.plan(MODE)
@@ -91,7 +91,7 @@ layers = [{"layer": name, "shape": "x".join(map(str, p.shape)), "params": p.nume
 Markdown(format_table(layers, [("layer", "parameter", ""), ("shape", "shape", ""), ("params", "count", ",d")]))
 
 # %%
-n_params = training.count_params(reference)
+n_params = helpers.counting.n_params(reference)
 weights_between = sum(r["params"] for r in layers if r["layer"] in
                       ("features.3.weight", "features.7.weight", "features.10.weight"))
 assert n_params == sum(r["params"] for r in layers)
@@ -192,7 +192,7 @@ def mean(values):
 learner, solver = trials["learner"], trials["solver"]
 for name, runs in trials.items():
     # pruning removed exactly what the predictor said, and fine-tuning removed nothing more
-    assert all(t.params_after == predictor.params(t.channel_ratio) == training.count_params(t.model) for t in runs)
+    assert all(t.params_after == predictor.params(t.channel_ratio) == helpers.counting.n_params(t.model) for t in runs)
 gap_recalibrated = mean([t.acc_recalibrated for t in solver]) - mean([t.acc_recalibrated for t in learner])
 gap_finetuned = mean([t.acc_finetuned for t in solver]) - mean([t.acc_finetuned for t in learner])
 drop_learner = mean([t.acc_baseline - t.acc_finetuned for t in learner])
@@ -256,7 +256,7 @@ ax.set_ylim(0, 1.02)
 ax.set_title(f"DigitsCNN on 16x16 digits, {len(PLAN.seeds)} seed(s), {MODE} mode")
 ax.legend(loc="lower left")
 tag = training.stamp(device)
-fig.text(0.01, -0.03, f"{tag['device']} | torch {tag['torch']} | torch-pruning {tag['torch_pruning']} | {tag['date']}",
+fig.text(0.01, -0.03, f"{tag['device']} | torch {tag['torch']} | torch-pruning {tag['torch-pruning']} | {tag['date']}",
          fontsize=7, color="grey")
 plots.save(fig, f"08_accuracy_{MODE}")
 csv_path = training.write_csv(rows, f"08_accuracy_{MODE}", device)

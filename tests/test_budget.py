@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import budget, predict, theory
+from helpers import budget, counting, predict, theory
 
 
 def tiny():
@@ -17,21 +17,22 @@ def tiny():
 
 def test_pruned_reduction_matches_the_predictor():
     predictor = predict.ParameterModel(*tiny())
-    assert budget.pruned_reduction(tiny, 0.0) == 0.0
+    assert budget.pruned_reduction(tiny(), 0.0) == 0.0
     for p in (0.2, 0.5):
-        assert budget.pruned_reduction(tiny, p) == pytest.approx(predictor.reduction(p), abs=1e-12)
-    assert budget.pruned_reduction(tiny, 0.5, iterative_steps=5) == pytest.approx(predictor.reduction(0.5))
+        assert budget.pruned_reduction(tiny(), p) == pytest.approx(predictor.reduction(p), abs=1e-12)
+    assert budget.pruned_reduction(tiny(), 0.5, iterative_steps=5) == pytest.approx(predictor.reduction(0.5))
 
 
-def test_pruned_reduction_takes_a_ratio_dict_built_for_the_fresh_model():
-    uniform = budget.pruned_reduction(tiny, 0.5)
-    spared = budget.pruned_reduction(tiny, 0.5, pruning_ratio_dict=lambda m: {m[6]: 0.1})
+def test_pruned_reduction_takes_a_ratio_dict_naming_the_model_s_layers():
+    built = tiny()
+    uniform = budget.pruned_reduction(built, 0.5)
+    spared = budget.pruned_reduction(built, 0.5, pruning_ratio_dict={built[0][6]: 0.1})
     assert spared < uniform
 
 
 def test_bisection_prunes_until_the_budget_is_met():
     predictor = predict.ParameterModel(*tiny())
-    search = budget.bisect_by_pruning(tiny, 0.5, tol=0.005)
+    search = budget.bisect_by_pruning(tiny(), 0.5, tol=0.005)
     assert abs(search.reduction - 0.5) <= 0.005
     assert search.evaluations == len(search.trace) >= 2
     assert (search.channel_ratio, search.reduction) in search.trace
@@ -43,22 +44,22 @@ def test_bisection_prunes_until_the_budget_is_met():
 
 
 def test_bisection_stops_at_the_bracket_or_the_evaluation_limit():
-    search = budget.bisect_by_pruning(tiny, 0.5, tol=0.0, max_evaluations=4)
+    search = budget.bisect_by_pruning(tiny(), 0.5, tol=0.0, max_evaluations=4)
     assert search.evaluations == 4
-    search = budget.bisect_by_pruning(tiny, 0.5, tol=0.0, p_tol=0.2)
+    search = budget.bisect_by_pruning(tiny(), 0.5, tol=0.0, p_tol=0.2)
     assert search.evaluations <= 4
 
 
 def test_bisection_works_for_global_pruning():
-    search = budget.bisect_by_pruning(tiny, 0.4, tol=0.01, global_pruning=True)
+    search = budget.bisect_by_pruning(tiny(), 0.4, tol=0.01, global_pruning=True)
     assert abs(search.reduction - 0.4) <= 0.01
 
 
 def test_unreachable_budget_is_explained():
     with pytest.raises(ValueError, match="not reached even at p=0.3"):
-        budget.bisect_by_pruning(tiny, 0.9, p_max=0.3)
+        budget.bisect_by_pruning(tiny(), 0.9, p_max=0.3)
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        budget.bisect_by_pruning(tiny, 1.5)
+        budget.bisect_by_pruning(tiny(), 1.5)
 
 
 def test_rule_inverse_is_the_theory_inverse():
@@ -86,14 +87,10 @@ def test_budget_table_rule_vs_solver():
     assert abs(row["miss_solve_pp"]) < 0.1
 
 
-def test_zoo_factory_refuses_unknown_names():
-    with pytest.raises(ValueError, match="unknown model"):
-        budget.zoo_factory("resnet19")
-
-
-def test_prune_fresh_reports_per_layer_fractions_without_the_classifier():
-    pruned = budget.prune_fresh(tiny, 0.5, pruning_ratio_dict=lambda m: {m[6]: 0.25})
+def test_prune_measured_reports_per_layer_fractions_without_the_classifier():
+    built = tiny()
+    pruned = budget.prune_measured(built, 0.5, pruning_ratio_dict={built[0][6]: 0.25})
     assert pruned.fractions == {"0": 0.5, "3": 0.5, "6": 0.25}
     assert pruned.model[-1].out_features == 10
-    assert pruned.reduction == pytest.approx(1 - sum(p.numel() for p in pruned.model.parameters())
-                                             / sum(p.numel() for p in tiny()[0].parameters()))
+    assert built[0][6].out_channels == tiny()[0][6].out_channels  # the original is untouched
+    assert pruned.reduction == pytest.approx(1 - counting.n_params(pruned.model) / counting.n_params(built[0]))

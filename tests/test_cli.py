@@ -6,7 +6,8 @@ import sys
 import pytest
 import torch
 
-from helpers.__main__ import main
+from helpers.tooling import records
+from helpers.tooling.cli import main
 
 
 def run(*args):
@@ -24,6 +25,10 @@ def run(*args):
     (["reproduce", "--device", "tpu"], "invalid choice"),
     (["frobnicate"], "invalid choice"),
     (["notebooks", "99"], "no notebook matches"),
+    (["reproduce", "--models", ","], "at least one name"),
+    (["reproduce", "--ratios", ","], "at least one channel ratio"),
+    (["latency", "--batches", "0"], "positive integers"),
+    (["latency", "--models", "resnet19"], "unknown model 'resnet19'"),
 ])
 def test_bad_arguments(args, reason):
     done = run(*args)
@@ -45,4 +50,6 @@ def test_reproduce_small_run(tmp_path):
     assert "| resnet18 | 11.69M | 73.9% (73.9%) | 0 |" in done.stdout
     for name in ("reproduce_table.md", "reproduce_table.csv", "reproduce_curves.png", "reproduce_abc_shares.png"):
         assert (tmp_path / name).stat().st_size > 0
-    assert (tmp_path / "reproduce_table.csv").read_text().startswith("# device=")
+    stamp, rows = records.read(tmp_path / "reproduce_table.csv")
+    assert stamp["device"].startswith("CPU") and stamp["torch-pruning"]
+    assert [(r["model"], r["channel_ratio"], r["params_after"]) for r in rows] == [("resnet18", 0.5, 3_055_880)]

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from helpers import counting, pruning, zoo
-from helpers.exercises import theory as theory_exercises
+from helpers.tooling.exercises import theory as theory_exercises
 
 
 @pytest.mark.parametrize("layer", [
@@ -55,7 +55,7 @@ def test_unknown_layer_with_parameters_is_refused():
 def test_layer_table_resnet18_adds_up():
     model, x, _ = zoo.build("resnet18")
     rows = counting.layer_table(model, x)
-    macs, params = pruning.count(model, x)
+    macs, params = counting.count(model, x)
     assert sum(r["params"] for r in rows) == params == 11_689_512
     assert sum(r["macs"] for r in rows) == macs
     assert all(r["params"] == r["formula"] for r in rows)

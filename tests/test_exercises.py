@@ -1,10 +1,8 @@
 """Every registered exercise: its reference solution passes its check and a typical mistake fails."""
 import pytest
 
-from helpers import (
-    checks,
-    exercises,  # noqa: F401  (registers them)
-)
+from helpers import checks
+from helpers.tooling import exercises  # noqa: F401  (registers them)
 
 NAMES = sorted(checks.EXERCISES)
 

@@ -37,11 +37,9 @@ def test_stored_outputs_run_in_order(py):
 
 @pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
 def test_title_states_the_recorded_run_times(py):
-    import csv
+    from helpers.tooling.notebooks import run_time_line
+    from helpers.tooling.notebooks import times as recorded_times
 
-    from helpers.notebook_runner import TIMES_CSV, run_time_line
-
-    with TIMES_CSV.open() as f:
-        times = {(r["notebook"], r["mode"]): r for r in csv.DictReader(f)}
+    times = recorded_times()
     assert (py.stem, "quick") in times, f"{py.stem}: no quick-mode time recorded; run `make notebooks NB={py.stem[:2]}`"
     assert run_time_line(py.stem, times) in py.read_text(), f"{py.stem}: run time line is stale"

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from helpers import pruning, zoo
+from helpers import counting, pruning, zoo
 
 
 def test_resnet18_half_channels_matches_torch_pruning_readme():
@@ -23,12 +23,29 @@ def test_forgetting_the_classifier_prunes_the_classes():
         assert model(inputs).shape == (1, 500)
 
 
-def test_copy_with_ignored_maps_layers():
+def test_copy_with_layers_maps_layers():
     model, inputs, ignored = zoo.build("resnet18")
-    clone, clone_ignored = pruning.copy_with_ignored(model, ignored)
+    clone, clone_ignored = pruning.copy_with_layers(model, ignored)
     assert clone_ignored[0] is clone.fc and clone.fc is not model.fc
-    pruning.prune(clone, inputs, 0.3, clone_ignored)
-    assert model.fc.in_features == 512  # the original is untouched
+    with pytest.raises(ValueError, match="layers of the model"):
+        pruning.copy_with_layers(model, [torch.nn.Linear(2, 2)])
+
+
+def test_prune_copy_leaves_the_original_and_maps_the_ratio_dict():
+    model, inputs, ignored = zoo.build("resnet18")
+    result = pruning.prune_copy(model, inputs, 0.5, ignored, pruning_ratio_dict={model.layer4: 0.25})
+    assert model.fc.in_features == 512 and model.layer4[1].conv2.out_channels == 512  # untouched
+    assert result.model.fc.out_features == 1000  # the ignored classifier keeps its classes
+    assert result.model.layer4[1].conv2.out_channels == 384  # the dict's ratio, on the copy's layer4
+    assert result.model.layer1[0].conv1.out_channels == 32
+    assert result.params_after == counting.n_params(result.model)
+    assert result.macs_after < result.macs_before
+
+
+def test_count_macs_false_counts_parameters_only():
+    model, inputs, ignored = zoo.build("resnet18")
+    result = pruning.prune_copy(model, inputs, 0.5, ignored, count_macs=False)
+    assert result.macs_before is None and result.params_after == 3_055_880
 
 
 @pytest.mark.parametrize("kwargs,match", [({"channel_ratio": 1.0}, r"\[0, 1\)"),
@@ -43,5 +60,5 @@ def test_bad_arguments_are_explained(kwargs, match):
 
 def test_iterative_steps_follow_the_schedule():
     model, inputs, _ = zoo.build("resnet18")
-    ratios = [r.channel_ratio for r in pruning.prune_steps(model, inputs, 0.5, 5)]
+    ratios = list(pruning.prune_steps(model, inputs, 0.5, 5))
     assert ratios == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])

@@ -2,8 +2,10 @@
 table is what `make reproduce` generates."""
 import pytest
 
-from helpers import readme_blocks, readme_config, reproduce
-from helpers.plots import FIGURES
+from helpers import tp_readme
+from helpers.tooling import readme as readme_blocks
+from helpers.tooling import reproduce
+from helpers.tooling.paths import FIGURES
 
 
 def test_readme_blocks_match_generated_files():
@@ -20,7 +22,7 @@ def test_reproduce_regenerates_the_committed_table(tmp_path):
     result = reproduce.main(readme_config=True, out=tmp_path, progress=False)
     assert result["markdown"] == (FIGURES / reproduce.TABLE_MD).read_text()
     # Torch-Pruning's README latency log, to the printed digit
-    assert [r["params_m"] for r in result["readme"]] == list(readme_config.PARAMS_M)
-    assert [r["macs_g"] for r in result["readme"]] == list(readme_config.MACS_G)
+    assert [r["params_m"] for r in result["readme"]] == list(tp_readme.PARAMS_M)
+    assert [r["macs_g"] for r in result["readme"]] == list(tp_readme.MACS_G)
     assert all(r["params_after"] == r["predicted_params_after"] for r in result["zoo"])
     assert len({r["model"] for r in result["zoo"]}) >= 12

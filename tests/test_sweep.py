@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import predict, pruning, sweep, zoo
+from helpers import counting, predict, pruning, sweep, zoo
 
 
 class Tiny(nn.Module):
@@ -35,7 +35,7 @@ def test_group_layers_counts_what_one_channel_removes():
         {"layer": "bn0", "type": "BatchNorm2d", "pruned": "out", "params_per_channel": 2},
         {"layer": "conv1", "type": "Conv2d", "pruned": "in", "params_per_channel": 32 * 9},
     ]
-    assert sum(p.numel() for p in model.parameters()) == sweep.n_params(model)  # the model is untouched
+    assert sum(p.numel() for p in model.parameters()) == counting.n_params(model)  # the model is untouched
     assert model.conv0.out_channels == 16
 
 
@@ -88,7 +88,7 @@ def test_ratio_sweep_matches_one_shot_pruning_and_the_predictor():
         fresh, x, fresh_ignored = tiny()
         if r["channel_ratio"]:
             pruning.prune(fresh, x, r["channel_ratio"], fresh_ignored)
-        assert r["params"] == sweep.n_params(fresh)
+        assert r["params"] == counting.n_params(fresh)
 
 
 def test_ratio_sweep_with_an_explicit_schedule_and_round_to():
@@ -109,7 +109,7 @@ def test_zoo_sweep_measures_predicts_and_runs_forward():
     assert [r["channel_ratio"] for r in rows] == [0.3, 0.5]
     for r in rows:
         assert r["params_after"] == r["predicted_params_after"]
-        assert r["reduction"] < r["rule_reduction"]  # depthwise convs shrink like (1-p), not (1-p)^2
+        assert r["param_reduction"] < r["rule_reduction"]  # depthwise convs shrink like (1-p), not (1-p)^2
         assert r["output_shape"] == (1, 1000)
 
 

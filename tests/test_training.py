@@ -1,11 +1,11 @@
 """The digits data, the small CNN and its training, evaluation, pruning and fine-tuning (CPU, seconds)."""
 import copy
-import csv
 
 import pytest
 import torch
 
-from helpers import checks, data, predict, training
+from helpers import checks, counting, data, predict, training
+from helpers.tooling import records
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_load_rejects_bad_arguments(kwargs):
 # ---- model --------------------------------------------------------------------------------------
 def test_model_size_and_output(digits):
     model = training.new_model(0, "cpu")
-    assert training.count_params(model) == 26_030
+    assert counting.n_params(model) == 26_030
     assert model(digits.example_inputs(4)).shape == (4, 10)
     with pytest.raises(ValueError):
         training.DigitsCNN(width=0)
@@ -123,7 +123,7 @@ def test_prune_and_fine_tune(trained, digits):
     assert all(torch.equal(v, before[k]) for k, v in trained.state_dict().items())
     predictor = predict.ParameterModel(trained, digits.example_inputs(), training.ignored_layers(trained))
     assert trial.params_before == 26_030
-    assert trial.params_after == predictor.params(0.5) == training.count_params(trial.model)
+    assert trial.params_after == predictor.params(0.5) == counting.n_params(trial.model)
     assert trial.param_reduction > 0.70
     assert trial.model(digits.example_inputs(2)).shape == (2, 10)  # the classes survive
     # fine-tuning moves weights, never adds or removes any, and recovers accuracy
@@ -161,13 +161,12 @@ def test_sweep_and_summary(trained, digits):
     assert summary[0]["param_reduction"] < summary[1]["param_reduction"]
 
 
-def test_write_csv_stamps_every_row(tmp_path):
+def test_write_csv_records_rows_under_a_stamp(tmp_path):
     path = training.write_csv([{"a": 1, "b": 0.5}, {"a": 2, "b": 0.25}], "demo", out=tmp_path)
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
-    assert [r["a"] for r in rows] == ["1", "2"]
-    for key in ("device", "mode", "torch", "torch_pruning", "date"):
-        assert all(r[key] for r in rows), key
+    stamp, rows = records.read(path)
+    assert rows == [{"a": 1, "b": 0.5}, {"a": 2, "b": 0.25}]
+    for key in ("device", "mode", "torch", "torch-pruning", "date"):
+        assert stamp[key], key
     with pytest.raises(ValueError):
         training.write_csv([], "empty", out=tmp_path)
 

@@ -23,7 +23,7 @@ import helpers
 print(helpers.env.device_name(), helpers.env.versions())
 PY
 step reproduce $PY -m helpers reproduce --device cuda --readme-config --out gpu_record/reproduce
-step latency $PY -c "from helpers import latency; latency.record('figures')"
+step latency $PY -m helpers latency --out figures
 for nb in ${NOTEBOOKS:-04 05 06 07 08 00 01 02 03}; do
   step "notebook_$nb" $PY -m helpers notebooks "$nb"
 done

@@ -6,26 +6,17 @@ import math
 
 from torch import nn
 
-from ..checks import Wrong, exercise, expect_close, expect_equal, expect_function
+from ...checks import Wrong, as_number, exercise, expect_close, expect_equal, expect_function
+from ...counting import n_params
 
 # MobileNetV2 (torchvision, 1000 classes) before and after local pruning at p=0.5 with its classifier
 # ignored, as Torch-Pruning 1.6.1 counts them; tests/test_counting.py prunes it to check them.
 MOBILENET_V2_PARAMS = (3_504_872, 1_221_768)
 
 
-def _number(answer, what: str) -> float:
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        raise Wrong(f"{what} should be a number, got {answer!r}") from None
-    if math.isnan(value):
-        raise Wrong(f"{what} is NaN")
-    return value
-
-
 def _as_fraction(answer, what: str) -> float:
     """Accept 0.75 or 75 (a percentage) for a fraction in [0, 1]."""
-    value = _number(answer, what)
+    value = as_number(answer, what)
     if 1.0 < value <= 100.0:
         value /= 100.0
     if not 0.0 <= value <= 1.0:
@@ -50,14 +41,10 @@ def _rule_at_half():
 
 
 # ---- 01 · Counting parameters -------------------------------------------------------------------
-def _numel(layer: nn.Module) -> int:
-    return sum(t.numel() for t in layer.parameters())
-
-
 def _check_conv_by_hand(answer):
     layer = nn.Conv2d(128, 256, kernel_size=3, padding=1, bias=False)
-    expected = _numel(layer)
-    value = _number(answer, "your count")
+    expected = n_params(layer)
+    value = as_number(answer, "your count")
     if value == 128 * 256:
         raise Wrong("128 x 256 counts the (output, input) channel pairs; each pair has a 3 x 3 kernel")
     if value == expected + 256:
@@ -76,8 +63,8 @@ def _conv_by_hand():
 
 def _check_depthwise_by_hand(answer):
     layer = nn.Conv2d(96, 96, kernel_size=3, padding=1, groups=96)
-    expected = _numel(layer)
-    value = _number(answer, "your count")
+    expected = n_params(layer)
+    value = as_number(answer, "your count")
     if value == 96 * 96 * 9 + 96:
         raise Wrong("that counts an ordinary conv: with groups=96 each output channel sees 96/96 = 1 input")
     if value == expected - 96:
@@ -103,7 +90,7 @@ _CONV_CASES = [(64, 64, 3, 1, False), (256, 64, 1, 1, True), (3, 64, 7, 1, False
 def _check_conv2d_params(fn):
     if not callable(fn):
         raise Wrong(f"pass your function itself (no parentheses), got {type(fn).__name__}")
-    cases = [(args, _numel(nn.Conv2d(args[0], args[1], args[2], groups=args[3], bias=args[4])))
+    cases = [(args, n_params(nn.Conv2d(args[0], args[1], args[2], groups=args[3], bias=args[4])))
              for args in _CONV_CASES]
     plain = [c for c in cases if c[0][3] == 1]
     expect_function(fn, plain, "conv2d_params")  # ungrouped first: the simpler mistakes
@@ -128,7 +115,7 @@ def _conv2d_params():
 # ---- 02 · The quadratic law ---------------------------------------------------------------------
 def _check_p_for(target: float):
     def check(answer):
-        value = _number(answer, "your channel ratio")
+        value = as_number(answer, "your channel ratio")
         if abs(value - target) < 1e-6:
             raise Wrong(f"p = {target} is the naive reading; under the law it removes "
                         f"{1 - (1 - target) ** 2:.0%}. Invert r = 1-(1-p)^2 for p")
@@ -141,20 +128,17 @@ def _check_p_for(target: float):
     return check
 
 
-@exercise("02-p-for-half", "02_the_quadratic_law",
-          "Which channel ratio p removes 50% of the parameters under the quadratic law?",
-          _check_p_for(0.5), wrong_example=lambda: 0.5)
-def _p_for_half():
-    r = 0.5
-    return 1 - math.sqrt(1 - r)
+def _p_for(r: float):
+    """The reference solution for a budget of ``r`` (``reveal`` prints ``r`` above it)."""
+    def solution():
+        return 1 - math.sqrt(1 - r)  # invert r = 1 - (1-p)^2
+    return solution
 
 
-@exercise("02-p-for-90", "02_the_quadratic_law",
-          "Which channel ratio p removes 90% of the parameters under the quadratic law?",
-          _check_p_for(0.9), wrong_example=lambda: 0.9)
-def _p_for_90():
-    r = 0.9
-    return 1 - math.sqrt(1 - r)
+for _name, _r in (("02-p-for-half", 0.5), ("02-p-for-90", 0.9)):
+    exercise(_name, "02_the_quadratic_law",
+             f"Which channel ratio p removes {_r:.0%} of the parameters under the quadratic law?",
+             _check_p_for(_r), wrong_example=lambda r=_r: r)(_p_for(_r))
 
 
 def _check_middle_weight(answer):
@@ -176,7 +160,7 @@ def _middle_weight_kept():
 
 # ---- 03 · Where the rule bends ------------------------------------------------------------------
 def _check_group_width(answer):
-    value = _number(answer, "your count")
+    value = as_number(answer, "your count")
     if value != int(value):
         raise Wrong("channels are whole: Torch-Pruning keeps int(C x (1-p)) channels of each group")
     if value == 6:
@@ -209,8 +193,8 @@ def _check_mobilenetv2(answer):
           "p = 0.5, before pruning it.",
           _check_mobilenetv2, wrong_example=lambda: 0.75)
 def _mobilenetv2_reduction():
-    from .. import zoo
-    from ..predict import ParameterModel
+    from ... import zoo
+    from ...predict import ParameterModel
 
     model, example_inputs, ignored = zoo.build("mobilenet_v2")
     a, b, c = ParameterModel(model, example_inputs, ignored).coefficients()

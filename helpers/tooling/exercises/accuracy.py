@@ -3,32 +3,23 @@ from __future__ import annotations
 
 import functools
 
-from ..checks import Wrong, exercise, expect_close, expect_equal, expect_function  # noqa: F401
+from ...checks import Wrong, call, exercise, expect_close, expect_equal
+from ...counting import n_params
 
 NB08 = "08_the_cost_of_overpruning"
 
 
 @functools.lru_cache(maxsize=1)
 def _digits_cpu():
-    from .. import data
+    from ... import data
 
     return data.load(device="cpu")
 
 
 def _cnn(seed: int = 0, width: int = 20):
-    from .. import training
+    from ... import training
 
     return training.new_model(seed, device="cpu", width=width)
-
-
-def _call(fn, what: str, *args):
-    """Call a learner's function; turn its exceptions into hints rather than tracebacks."""
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise Wrong(f"{what} is not written yet (it raises NotImplementedError)") from None
-    except Exception as err:  # noqa: BLE001  (any bug of the learner's becomes a hint)
-        raise Wrong(f"{what} raised {type(err).__name__}: {err}") from None
 
 
 def _example():
@@ -38,11 +29,13 @@ def _example():
 
 
 # ---- 08: accuracy of a model ------------------------------------------------------------------
+ACCURACY = ("Write accuracy(model, x, y): the fraction of images in x whose predicted class (the argmax of the "
+            "logits) equals y. Measuring must not change the model.")
+
+
 def _check_accuracy(fn) -> None:
     import torch
 
-    if not callable(fn):
-        raise Wrong(f"accuracy should be a function, got {type(fn).__name__}")
     d = _digits_cpu()
     model = _cnn(seed=1)
     # stored batch-norm statistics unlike those of any batch: train mode and eval mode disagree
@@ -53,7 +46,7 @@ def _check_accuracy(fn) -> None:
             m.running_var.copy_(torch.rand(m.num_features, generator=gen) * 4 + 0.5)
     buffers = {k: v.clone() for k, v in model.state_dict().items()}
     x, y = d.x_test[:200], d.y_test[:200]
-    got = _call(fn, "accuracy(model, x, y)", model, x, y)
+    got = call(fn, "accuracy(model, x, y)", model, x, y)
     changed = [k for k, v in model.state_dict().items() if not torch.equal(v, buffers[k])]
     if changed:
         raise Wrong(f"measuring changed the model ({changed[0]} moved): switch it to eval mode first, "
@@ -68,19 +61,15 @@ def _check_accuracy(fn) -> None:
     expect_close(got, expected, 1e-6, "accuracy(model, x, y)")
 
 
-def _accuracy_without_eval():
+def _accuracy_without_eval(model, x, y):
+    """The typical mistake: no model.eval(), so batch norm uses (and updates) batch statistics."""
     import torch
 
-    def accuracy(model, x, y):  # forgets model.eval(): batch norm uses (and updates) batch statistics
-        with torch.no_grad():
-            return (model(x).argmax(1) == y).float().mean().item()
-    return accuracy
+    with torch.no_grad():
+        return (model(x).argmax(1) == y).float().mean().item()
 
 
-@exercise("08-accuracy", NB08,
-          "Write accuracy(model, x, y): the fraction of images in x whose predicted class (the argmax "
-          "of the logits) equals y. Measuring must not change the model.",
-          checker=_check_accuracy, wrong_example=_accuracy_without_eval)
+@exercise("08-accuracy", NB08, ACCURACY, _check_accuracy, wrong_example=lambda: _accuracy_without_eval)
 def _solution_accuracy():
     import torch
 
@@ -92,41 +81,39 @@ def _solution_accuracy():
 
 
 # ---- 08: prune a copy, keep the trained model -------------------------------------------------
-def _check_pruned_copy(fn) -> None:
-    from .. import training
-    from ..predict import ParameterModel
+PRUNED_COPY = ("Write pruned_copy(model, example_inputs, p): a copy of model pruned at channel ratio p with the "
+               "classifier's outputs protected, leaving model itself untouched.")
 
-    if not callable(fn):
-        raise Wrong(f"pruned_copy should be a function, got {type(fn).__name__}")
+
+def _check_pruned_copy(fn) -> None:
+    from ... import training
+    from ...predict import ParameterModel
+
     x = _example()
     model = _cnn()
-    before = training.count_params(model)
+    before = n_params(model)
     predictor = ParameterModel(model, x, training.ignored_layers(model))
     for p in (0.3, 0.5):
-        pruned = _call(fn, f"pruned_copy(model, x, {p})", model, x, p)
-        if training.count_params(model) != before or pruned is model:
+        pruned = call(fn, f"pruned_copy(model, x, {p})", model, x, p)
+        if n_params(model) != before or pruned is model:
             raise Wrong("the trained model was pruned in place: prune a copy (copy.deepcopy) so that the "
                         "next channel ratio starts again from the full model")
         out = pruned(x)
         if out.shape[-1] != 10:
             raise Wrong(f"the pruned model predicts {out.shape[-1]} classes instead of 10: protect the "
                         "classifier with ignored_layers")
-        expect_equal(training.count_params(pruned), predictor.params(p), f"parameters of pruned_copy(model, x, {p})")
+        expect_equal(n_params(pruned), predictor.params(p), f"parameters of pruned_copy(model, x, {p})")
 
 
-def _pruned_in_place():
-    from .. import pruning, training
+def _pruned_in_place(model, example_inputs, p):
+    """The typical mistake: the trained model itself is pruned, not a copy."""
+    from ... import pruning, training
 
-    def pruned_copy(model, example_inputs, p):  # prunes the trained model itself
-        pruning.prune(model, example_inputs, p, ignored_layers=training.ignored_layers(model))
-        return model
-    return pruned_copy
+    pruning.prune(model, example_inputs, p, ignored_layers=training.ignored_layers(model))
+    return model
 
 
-@exercise("08-pruned-copy", NB08,
-          "Write pruned_copy(model, example_inputs, p): a copy of model pruned at channel ratio p with the "
-          "classifier's outputs protected, leaving model itself untouched.",
-          checker=_check_pruned_copy, wrong_example=_pruned_in_place)
+@exercise("08-pruned-copy", NB08, PRUNED_COPY, _check_pruned_copy, wrong_example=lambda: _pruned_in_place)
 def _solution_pruned_copy():
     import copy
 
@@ -140,28 +127,27 @@ def _solution_pruned_copy():
 
 
 # ---- 08: the channel ratio for a parameter budget ---------------------------------------------
+RATIO_FOR = ("Write ratio_for(model, example_inputs, target): the channel ratio p that removes a fraction "
+             "`target` of the model's parameters (classifier protected), as closely as whole channels allow.")
+
+
 def _check_ratio_for(fn) -> None:
-    import copy
+    from ... import pruning, training
+    from ...predict import ParameterModel
 
-    from .. import pruning, training
-    from ..predict import ParameterModel
-
-    if not callable(fn):
-        raise Wrong(f"ratio_for should be a function, got {type(fn).__name__}")
     x = _example()
     for width in (20, 32):
         model = _cnn(width=width)
         predictor = ParameterModel(model, x, training.ignored_layers(model))
         for target in (0.3, 0.5, 0.7):
-            p = _call(fn, f"ratio_for(model, x, {target})", model, x, target)
+            p = call(fn, f"ratio_for(model, x, {target})", model, x, target)
             try:
                 p = float(p)
             except (TypeError, ValueError):
                 raise Wrong(f"ratio_for should return a channel ratio (a number), got {p!r}") from None
             if not 0 <= p < 1:
                 raise Wrong(f"ratio_for(model, x, {target}) = {p} is not a channel ratio in [0, 1)")
-            pruned = copy.deepcopy(model)
-            result = pruning.prune(pruned, x, p, ignored_layers=training.ignored_layers(pruned))
+            result = pruning.prune_copy(model, x, p, training.ignored_layers(model), count_macs=False)
             # whole channels only: the closest reachable reduction may miss the target by a little
             best = predictor.reduction(predictor.solve(target))
             if abs(result.param_reduction - target) > abs(best - target) + 0.01:
@@ -170,16 +156,9 @@ def _check_ratio_for(fn) -> None:
                             f"{best:.1%})")
 
 
-def _ratio_equals_target():
-    def ratio_for(model, example_inputs, target):  # reads the channel ratio as a parameter fraction
-        return target
-    return ratio_for
-
-
-@exercise("08-ratio-for-budget", NB08,
-          "Write ratio_for(model, example_inputs, target): the channel ratio p that removes a fraction "
-          "`target` of the model's parameters (classifier protected), as closely as whole channels allow.",
-          checker=_check_ratio_for, wrong_example=_ratio_equals_target)
+# the typical mistake: reading the channel ratio as a parameter fraction
+@exercise("08-ratio-for-budget", NB08, RATIO_FOR, _check_ratio_for,
+          wrong_example=lambda: (lambda model, example_inputs, target: target))
 def _solution_ratio_for():
     import helpers
 

@@ -2,22 +2,14 @@
 are rewritten from files the code produced, so the README cannot drift from them."""
 from __future__ import annotations
 
-import csv
 import re
 
-from .notebook_runner import TIMES_CSV, format_seconds, sources
-from .plots import FIGURES, ROOT
+from ..tables import format_table
+from .notebooks import format_seconds, sources, times
+from .paths import DOCS, FIGURES, README
 from .reproduce import TABLE_MD
 
-README = ROOT / "README.md"
 COLAB = "https://colab.research.google.com/github/channel-pruning-course/course/blob/main/notebooks/{}.ipynb"
-
-
-def _times() -> dict[tuple[str, str], dict]:
-    if not TIMES_CSV.exists():
-        return {}
-    with TIMES_CSV.open() as f:
-        return {(r["notebook"], r["mode"]): r for r in csv.DictReader(f)}
 
 
 def _title(py) -> str:
@@ -33,14 +25,15 @@ def _fmt_time(row) -> str:
 
 
 def course_map() -> str:
-    times = _times()
-    lines = ["| notebook | quick mode (CPU, 2 cores) | full mode (GPU) | |", "|---|---:|---:|---|"]
+    recorded = times()
+    rows = []
     for py in sources():
-        quick, full = times.get((py.stem, "quick")), times.get((py.stem, "full"))
-        gpu = f"{_fmt_time(full)} ({full['device']})" if full else "not measured yet"
-        lines.append(f"| [{_title(py)}](notebooks/{py.stem}.ipynb) | {_fmt_time(quick)} | {gpu} | "
-                     f"[Open in Colab]({COLAB.format(py.stem)}) |")
-    return "\n".join(lines) + "\n"
+        quick, full = recorded.get((py.stem, "quick")), recorded.get((py.stem, "full"))
+        rows.append({"notebook": f"[{_title(py)}](notebooks/{py.stem}.ipynb)", "quick": _fmt_time(quick),
+                     "full": f"{_fmt_time(full)} ({full['device']})" if full else "not measured yet",
+                     "colab": f"[Open in Colab]({COLAB.format(py.stem)})"})
+    return format_table(rows, [("notebook", "notebook", "", "left"), ("quick", "quick mode (CPU, 2 cores)", ""),
+                               ("full", "full mode (GPU)", ""), ("colab", "", "", "left")]) + "\n"
 
 
 def reproduce_table() -> str:
@@ -52,16 +45,16 @@ def reproduce_table() -> str:
 
 def teaching() -> str:
     """docs/teaching.md with its measured-times table filled in."""
-    times = _times()
+    recorded = times()
     totals = []
     for mode, where in (("quick", "quick mode (CPU)"), ("full", "full mode (GPU)")):
-        rows = [times.get((py.stem, mode)) for py in sources()]
+        rows = [recorded.get((py.stem, mode)) for py in sources()]
         if all(rows):
             totals.append(f"{where}: {sum(float(r['seconds']) for r in rows) / 60:.0f} min")
     text = "Each notebook's time in quick and in full mode is in the [course map](#course-map) above."
     if totals:
         text += f" The whole course, run top to bottom: {'; '.join(totals)}."
-    return (ROOT / "docs" / "teaching.md").read_text().replace("{{TIMES}}", text)
+    return (DOCS / "teaching.md").read_text().replace("{{TIMES}}", text)
 
 
 BLOCKS = {"course-map": course_map, "reproduce-table": reproduce_table, "teaching": teaching}
@@ -85,5 +78,3 @@ def update() -> bool:
     if new != old:
         README.write_text(new)
     return new != old
-
-

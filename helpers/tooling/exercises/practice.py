@@ -1,7 +1,7 @@
 """Exercises of the course's practice notebooks (see helpers.checks)."""
 from functools import lru_cache
 
-from ..checks import Wrong, exercise, expect_close, expect_equal, expect_function  # noqa: F401
+from ...checks import Wrong, exercise, expect_close, expect_equal, expect_function  # noqa: F401
 
 NB04, NB05, NB06, NB07 = ("04_pruning_real_cnns", "05_reproducing_the_readme", "06_hitting_a_parameter_budget",
                           "07_macs_and_latency")
@@ -48,7 +48,7 @@ def _check_stem_group(answer):
           "removed, with everything Torch-Pruning couples to it? Use helpers.sweep.group_layers.",
           _check_stem_group, wrong_example=lambda: 147)
 def resnet18_stem_group_solution():
-    from .. import sweep, zoo
+    from ... import sweep, zoo
 
     model, inputs, _ = zoo.build("resnet18")
     return sum(r["params_per_channel"] for r in sweep.group_layers(model, inputs, model.conv1))
@@ -102,15 +102,15 @@ def p_for_budget_solution():
 
 @lru_cache(maxsize=1)
 def _resnet18_predictor():
-    from .. import zoo
-    from ..predict import ParameterModel
+    from ... import zoo
+    from ...predict import ParameterModel
 
     model, inputs, ignored = zoo.build("resnet18")
     return ParameterModel(model, inputs, ignored)
 
 
 def _check_resnet18_budget(answer):
-    from ..theory import check_channel_ratio
+    from ...theory import check_channel_ratio
 
     try:
         p = check_channel_ratio(answer)

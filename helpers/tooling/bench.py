@@ -9,16 +9,15 @@ import time
 
 from torch.utils import benchmark
 
-from . import env, theory, zoo
-from .predict import ParameterModel
-from .pruning import copy_with_ignored, count, prune
+from .. import env, theory, zoo
+from ..counting import count
+from ..predict import ParameterModel
+from ..pruning import prune_copy
 
 
 def _prune_and_count(model, inputs, ignored, p) -> tuple[int, float]:
     start = time.perf_counter()
-    clone, clone_ignored = copy_with_ignored(model, ignored)
-    prune(clone, inputs, p, clone_ignored)
-    params = sum(t.numel() for t in clone.parameters())
+    params = prune_copy(model, inputs, p, ignored, count_macs=False).params_after
     return params, time.perf_counter() - start
 
 

@@ -1,18 +1,17 @@
 """Execute the course notebooks top to bottom, store their outputs and record how long each took."""
 from __future__ import annotations
 
-import csv
 import json
 import re
 import time
-from datetime import date
 from pathlib import Path
 
-from . import env
-from .plots import ROOT
+from .. import env
+from . import records
+from .paths import NOTEBOOK_TIMES, NOTEBOOKS
 
-NOTEBOOKS = ROOT / "notebooks"
-TIMES_CSV = ROOT / "figures" / "notebook_times.csv"
+# one row per (notebook, mode); each row carries the stamp of the run that timed it
+TIME_KEY = ("notebook", "mode")
 
 
 def sources(selected: list[str] | None = None) -> list[Path]:
@@ -42,11 +41,9 @@ def run(selected: list[str] | None = None, timeout: int = 1800) -> list[dict]:
         seconds = time.perf_counter() - start
         nbformat.write(nb, ipynb)
         jupytext.write(nb, py, fmt="py:percent")  # keeps the pair's metadata identical
-        rows.append({"notebook": py.stem, "seconds": round(seconds, 1), "mode": env.mode(),
-                     "device": env.device_name(), "torch": env.versions()["torch"],
-                     "date": date.today().isoformat()})
+        rows.append({"notebook": py.stem, "mode": env.mode(), "seconds": round(seconds, 1), **env.stamp()})
         print(f"{py.stem}: {seconds:.1f} s ({env.mode()} mode, {env.device_name()})", flush=True)
-    _record(rows)
+    records.merge(NOTEBOOK_TIMES, rows, TIME_KEY)
     stamp_run_times()
     return rows
 
@@ -54,6 +51,13 @@ def run(selected: list[str] | None = None, timeout: int = 1800) -> list[dict]:
 def format_seconds(seconds: str | float) -> str:
     s = float(seconds)
     return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"
+
+
+def times() -> dict[tuple[str, str], dict]:
+    """The recorded run times, keyed by (notebook, mode); empty before any run."""
+    if not NOTEBOOK_TIMES.exists():
+        return {}
+    return {(r["notebook"], r["mode"]): r for r in records.read(NOTEBOOK_TIMES)[1]}
 
 
 def run_time_line(stem: str, times: dict) -> str:
@@ -66,13 +70,12 @@ def run_time_line(stem: str, times: dict) -> str:
 def stamp_run_times() -> None:
     """Write each notebook's recorded times into its title cell, in the .py and the .ipynb alike
     (only that markdown line changes: stored outputs stay as they are)."""
-    if not TIMES_CSV.exists():
+    recorded = times()
+    if not recorded:
         return
-    with TIMES_CSV.open() as f:
-        times = {(r["notebook"], r["mode"]): r for r in csv.DictReader(f)}
     pattern = re.compile(r"^(# )?\*\*Run time\*\*.*$", re.M)
     for py in sources():
-        line = run_time_line(py.stem, times)
+        line = run_time_line(py.stem, recorded)
         py.write_text(pattern.sub(lambda m, line=line: (m.group(1) or "") + line, py.read_text(), count=1))
         ipynb = py.with_suffix(".ipynb")
         if not ipynb.exists():
@@ -84,19 +87,3 @@ def stamp_run_times() -> None:
                 cell["source"] = pattern.sub(lambda m, line=line: line, src, count=1).splitlines(keepends=True)
                 break
         ipynb.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-
-
-def _record(rows: list[dict]) -> None:
-    """Merge timings into figures/notebook_times.csv, one row per (notebook, mode)."""
-    old = []
-    if TIMES_CSV.exists():
-        with TIMES_CSV.open() as f:
-            old = list(csv.DictReader(f))
-    keyed = {(r["notebook"], r["mode"]): r for r in old}
-    keyed.update({(r["notebook"], r["mode"]): {k: str(v) for k, v in r.items()} for r in rows})
-    TIMES_CSV.parent.mkdir(exist_ok=True)
-    with TIMES_CSV.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["notebook", "mode", "seconds", "device", "torch", "date"])
-        w.writeheader()
-        for key in sorted(keyed):
-            w.writerow({k: keyed[key].get(k, "") for k in w.fieldnames})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from . import zoo
-from .pruning import PruneResult, prune_steps
+from .sweep import ratio_sweep
 
 RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 PARAMS_M = (20.63, 16.27, 12.46, 9.14, 6.41, 4.07)  # as printed in the README
@@ -19,16 +19,11 @@ BASE = {"params_m": 25.56, "macs_g": 4.12, "latency_ms": 45.22}
 PRUNING_RATIO, ITERATIVE_STEPS, ROUND_TO = 1.0, 20, 2
 
 
-def sweep(device: torch.device | str = "cpu", ratios=RATIOS) -> list[PruneResult]:
-    """Prune ResNet-50 exactly as the README's benchmark does; keep the steps at ``ratios``."""
+def sweep(device: torch.device | str = "cpu", ratios=RATIOS) -> list[dict]:
+    """Prune ResNet-50 exactly as the README's benchmark does; measure the steps at ``ratios``.
+
+    Rows (``sweep.ratio_sweep``): channel_ratio, params, macs, starting with the unpruned model at 0.
+    """
     model, example_inputs, _ = zoo.build("resnet50", device=device)
-    wanted = {round(r, 6) for r in ratios}
-    results = []
-    for result in prune_steps(model, example_inputs, PRUNING_RATIO, ITERATIVE_STEPS, round_to=ROUND_TO):
-        if round(result.channel_ratio, 6) in wanted:
-            # each kept step gets its own copy of the counts; the model keeps shrinking
-            results.append(PruneResult(result.channel_ratio, result.params_before, result.params_after,
-                                       result.macs_before, result.macs_after, result.seconds, None))
-        if result.channel_ratio >= max(wanted) - 1e-9:
-            break
-    return results
+    return ratio_sweep(model, example_inputs, [0.0, *ratios], round_to=ROUND_TO, macs=True,
+                       pruning_ratio=PRUNING_RATIO, iterative_steps=ITERATIVE_STEPS)

@@ -1,0 +1,170 @@
+"""Reading Torch-Pruning's dependency graph into what the replay needs: width counters, channel
+groups and parameter tensors whose shapes are written in terms of those counters.
+
+* A *width counter* is one number that pruning changes: a conv's or linear layer's output width, its
+  input width, or the single width of a layer whose input and output channels are the same
+  (batch norm, depthwise conv, an unwrapped parameter's pruned dimension).
+* A *group* is what ``BasePruner`` prunes together: a root layer of C channels and, per coupled
+  layer, how many entries of which counter one root channel removes (e.g. 49 where a 7x7 map is
+  flattened into a Linear).
+* A *tensor* is a parameter, each dimension either a fixed size or ``(counter, divisor)`` (a grouped
+  conv's weight holds ``in_channels // groups``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch_pruning as tp
+from torch import nn
+from torch_pruning import ops
+
+from ..counting import is_depthwise, role, tensor_kind
+from ..pruning import dependency_graph, expand_ignored
+
+# Module types whose parameter shapes the replay knows how to follow.
+KNOWN = (nn.modules.conv._ConvNd, nn.Linear, nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm,
+         nn.PReLU)
+
+
+@dataclass
+class Dep:
+    key: tuple  # the width counter this dependency shrinks
+    per_channel: int  # entries removed there per root channel removed
+    checks_out: bool  # True: Torch-Pruning checks the target's output width, else its input width
+    is_param: bool  # target is an unwrapped nn.Parameter (skipped by _check_pruning_ratio)
+
+
+@dataclass
+class Group:
+    root_key: tuple
+    channels: int  # root width C
+    ch_groups: int  # channel groups (grouped convs): pruning repeats within each
+    deps: list[Dep] = field(default_factory=list)
+
+
+@dataclass
+class Tensor:
+    name: str
+    role: str
+    numel: int
+    dims: list  # per dimension: an int (fixed) or (counter key, divisor)
+
+    @property
+    def power(self) -> int:
+        """How many of its dimensions pruning shrinks: it scales as k^power, k = 1-p."""
+        return sum(not isinstance(d, int) for d in self.dims)
+
+
+@dataclass
+class Structure:
+    widths: dict[tuple, int]  # every width counter before pruning
+    groups: list[Group]
+    tensors: list[Tensor]
+
+
+def counter_keys(module) -> tuple[tuple, tuple]:
+    """(out key, in key) of a module: layers whose in and out widths are one number share a key."""
+    if isinstance(module, nn.Linear) or (isinstance(module, nn.modules.conv._ConvNd) and not is_depthwise(module)):
+        return ("out", id(module)), ("in", id(module))
+    return ("ch", id(module)), ("ch", id(module))
+
+
+def read(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=()) -> Structure:
+    """Trace ``model`` once and read its counters, groups and tensors (the model is not modified)."""
+    dg = dependency_graph(model, example_inputs)
+    widths, channel_groups = _counters(model, dg)
+    groups = _groups(dg, expand_ignored(ignored_layers), widths, channel_groups)
+    return Structure(widths, groups, _tensors(model, dg, groups))
+
+
+def _counters(model, dg) -> tuple[dict[tuple, int], dict[tuple, int]]:
+    widths: dict[tuple, int] = {}
+    channel_groups: dict[tuple, int] = {}
+    for module in dg.module2node:
+        if ops.module2type(module) not in dg.REGISTERED_PRUNERS:
+            continue
+        out_key, in_key = counter_keys(module)
+        out_ch, in_ch = dg.get_out_channels(module), dg.get_in_channels(module)
+        if out_ch is not None:
+            widths[out_key] = out_ch
+        if in_ch is not None and in_key != out_key:
+            widths[in_key] = in_ch
+    # grouped (not depthwise) convs and group norms: BasePruner's in/out channel groups
+    for m in model.modules():
+        if is_depthwise(m):
+            continue
+        pruner = dg.get_pruner_of_module(m)
+        if pruner is None:
+            continue
+        out_key, in_key = counter_keys(m)
+        if pruner.get_out_channel_groups(m) > 1:
+            channel_groups[("out-groups",) + out_key] = pruner.get_out_channel_groups(m)
+        if pruner.get_in_channel_groups(m) > 1:
+            channel_groups[("in-groups",) + in_key] = pruner.get_in_channel_groups(m)
+    return widths, channel_groups
+
+
+def _groups(dg, ignored, widths, channel_groups) -> list[Group]:
+    importance = tp.importance.GroupMagnitudeImportance(p=2)
+    roots = [ops.TORCH_CONV, ops.TORCH_LINEAR, ops.TORCH_LSTM]
+    groups = []
+    for group in dg.get_all_groups(ignored_layers=ignored, root_module_types=roots):
+        if importance(group) is None:  # nothing to rank: BasePruner skips the group
+            continue
+        root = group[0].dep.target.module
+        channels = len(group[0].idxs)
+        g = Group(root_key=counter_keys(root)[0], channels=channels, ch_groups=1)
+        for dep, idxs in group:
+            target = dep.target.module
+            is_out = dg.is_out_channel_pruning_fn(dep.handler)
+            has_params = isinstance(target, nn.Parameter) or any(True for _ in target.parameters(False))
+            if has_params and not isinstance(target, (nn.Parameter, *KNOWN)):
+                raise NotImplementedError(f"ParameterModel does not follow {type(target).__name__} layers yet")
+            if isinstance(target, nn.modules.conv._ConvNd) and target.transposed:
+                raise NotImplementedError("ParameterModel does not follow transposed convolutions")
+            out_key, in_key = counter_keys(target)
+            key = out_key if is_out else in_key
+            if key not in widths:  # an op without a width of its own (add, concat, flatten)
+                continue
+            if len(idxs) % channels:
+                raise NotImplementedError(f"uneven index mapping into {type(target).__name__}")
+            g.deps.append(Dep(key, len(idxs) // channels, is_out, dep.target.type == ops.OPTYPE.PARAMETER))
+            cg = channel_groups.get((("out-groups",) if is_out else ("in-groups",)) + key, 1)
+            g.ch_groups = max(g.ch_groups, cg)
+        groups.append(g)
+    return groups
+
+
+def _tensors(model, dg, groups) -> list[Tensor]:
+    prunable = {d.key for g in groups for d in g.deps}
+    unwrapped = {id(p) for p in dg.module2node if isinstance(p, nn.Parameter)}
+    tensors = []
+    for mod_name, module in model.named_modules():
+        for p_name, param in module.named_parameters(recurse=False):
+            name = f"{mod_name}.{p_name}" if mod_name else p_name
+            dims: list = list(param.shape)
+            out_key, in_key = counter_keys(module)
+            if id(param) in unwrapped:
+                dims[dg.module2node[param].pruning_dim] = (("ch", id(param)), 1)
+            elif isinstance(module, nn.modules.conv._ConvNd):
+                dims[0] = (out_key, 1)
+                if p_name == "weight" and not is_depthwise(module):
+                    dims[1] = (in_key, module.groups)  # weight holds in_channels // groups
+            elif isinstance(module, nn.Linear):
+                dims[0] = (out_key, 1)
+                if p_name == "weight":
+                    dims[1] = (in_key, 1)
+            elif isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)):
+                dims[0] = (out_key, 1)
+            elif isinstance(module, nn.LayerNorm):
+                dims[-1] = (out_key, 1)
+            elif isinstance(module, nn.PReLU) and param.numel() > 1:
+                dims[0] = (out_key, 1)
+            # a dimension that no group shrinks is a fixed number
+            dims = [d if isinstance(d, int) or d[0] in prunable else param.shape[i] for i, d in enumerate(dims)]
+            shrunk = [not isinstance(d, int) for d in dims]
+            out_pruned, in_pruned = bool(shrunk) and shrunk[0], any(shrunk[1:])
+            tensors.append(Tensor(name, role(tensor_kind(module, p_name), out_pruned, in_pruned),
+                                  param.numel(), dims))
+    return tensors

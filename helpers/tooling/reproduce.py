@@ -1,0 +1,141 @@
+"""The main job: the quick-reference table measured on real CNNs, next to the rule and the exact
+prediction, written to figures/ as records (CSV), markdown and PNG figures."""
+from __future__ import annotations
+
+import time
+
+from .. import env, plots, sweep, theory, tp_readme, zoo
+from ..predict import ParameterModel
+from ..tables import format_table
+from . import records
+
+TABLE_MD = "reproduce_table.md"
+TABLE_CSV = "reproduce_table.csv"
+README_CSV = "reproduce_readme_config.csv"
+CURVES_PNG = "reproduce_curves.png"
+SHARES_PNG = "reproduce_abc_shares.png"
+ZOO_COLUMNS = ["model", "family", "channel_ratio", "params_before", "params_after", "predicted_params_after",
+               "param_reduction", "predicted_reduction", "rule_reduction", "macs_before", "macs_after",
+               "mac_reduction", "prune_seconds"]
+
+
+def readme_rows(device, ratios) -> list[dict]:
+    """Torch-Pruning's README configuration of ResNet-50, measured, next to the README's numbers."""
+    rows = tp_readme.sweep(device, ratios=[r for r in ratios if r in tp_readme.RATIOS])
+    base = rows[0]["params"]
+    printed = dict(zip(tp_readme.RATIOS, zip(tp_readme.PARAMS_M, tp_readme.MACS_G)))
+    return [{"channel_ratio": r["channel_ratio"], "params_m": round(r["params"] / 1e6, 2),
+             "macs_g": round(r["macs"] / 1e9, 2), "readme_params_m": printed[r["channel_ratio"]][0],
+             "readme_macs_g": printed[r["channel_ratio"]][1], "param_reduction": 1 - r["params"] / base}
+            for r in rows[1:]]
+
+
+def markdown(zoo_rows: list[dict], readme: list[dict], ratios) -> str:
+    """The quick-reference table side by side with what real CNNs give (deterministic: no timings)."""
+    by_ratio = {r["channel_ratio"]: r for r in readme}
+    first = [{"p": p, "rule": theory.param_reduction(p), **by_ratio.get(p, {})} for p in ratios]
+    head = format_table(first, [("p", "p", ".2f"), ("rule", "rule 1-(1-p)^2", ".1%"),
+                                ("params_m", "ResNet-50, README config: params (M)", ".2f"),
+                                ("macs_g", "MACs (G)", ".2f"), ("param_reduction", "param reduction", ".1%")])
+    models = [{"model": "rule 1-(1-p)^2", "params": "",
+               **{f"p{p}": f"{theory.param_reduction(p):.1%}" for p in ratios}, "error": ""}]
+    for name in dict.fromkeys(r["model"] for r in zoo_rows):
+        mine = {r["channel_ratio"]: r for r in zoo_rows if r["model"] == name}
+        models.append({"model": name, "params": f"{next(iter(mine.values()))['params_before'] / 1e6:.2f}M",
+                       **{f"p{p}": f"{mine[p]['param_reduction']:.1%} ({mine[p]['predicted_reduction']:.1%})"
+                          for p in ratios},
+                       "error": max(abs(r["params_after"] - r["predicted_params_after"]) for r in mine.values())})
+    body = format_table(models, [("model", "model", "", "left"), ("params", "params", ""),
+                                 *[(f"p{p}", f"p={p:.2f}", "") for p in ratios], ("error", "max error (params)", "")])
+    return (f"{head}\n\nEvery zoo model, classifier ignored: measured parameter reduction, with the exact "
+            f"prediction (made before pruning) in brackets.\n\n{body}\n")
+
+
+def plot_curves(zoo_rows, predictors, out):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = list(predictors)
+    cols = 4
+    fig, axes = plt.subplots((len(names) + cols - 1) // cols, cols, figsize=(12, 2.6 * ((len(names) + cols - 1) // cols)),
+                             sharex=True, sharey=True, squeeze=False)
+    grid = np.round(np.linspace(0, 0.9, 46), 4)
+    for ax, name in zip(axes.flat, names):
+        plots.rule_axes(ax)
+        ax.plot(grid, [predictors[name].reduction(p) for p in grid], color="C0", label="exact prediction")
+        mine = [r for r in zoo_rows if r["model"] == name]
+        ax.plot([r["channel_ratio"] for r in mine], [r["param_reduction"] for r in mine], "o", color="C3",
+                markersize=4, label="measured (Torch-Pruning)")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    axes.flat[0].legend(loc="upper left", fontsize=7)
+    fig.supxlabel("channel ratio p")
+    fig.supylabel("parameter reduction")
+    fig.tight_layout()
+    path = plots.save(fig, CURVES_PNG, out)
+    plt.close(fig)
+    return path
+
+
+def plot_shares(predictors, out):
+    import matplotlib.pyplot as plt
+
+    names = list(predictors)
+    shares = []
+    for name in names:
+        a, b, c = predictors[name].coefficients()
+        total = a + b + c
+        shares.append((a / total, b / total, c / total))
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    bottom = [0.0] * len(names)
+    for i, (label, color) in enumerate([("A: two pruned dims (k^2)", "C0"), ("B: one pruned dim (k)", "C1"),
+                                        ("C: not pruned (1)", "C7")]):
+        vals = [s[i] for s in shares]
+        ax.bar(names, vals, bottom=bottom, label=label, color=color)
+        bottom = [x + v for x, v in zip(bottom, vals)]
+    ax.set_ylabel("share of parameters")
+    ax.set_ylim(0, 1)
+    ax.tick_params(axis="x", rotation=60)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title("params(k) = A k^2 + B k + C: the larger B and C, the further below the rule")
+    fig.tight_layout()
+    path = plots.save(fig, SHARES_PNG, out)
+    plt.close(fig)
+    return path
+
+
+def main(models=None, ratios=None, device="auto", readme_config=False, latency=False, out="figures",
+         progress=None) -> dict:
+    start = time.perf_counter()
+    models = models or zoo.names()
+    for name in models:
+        zoo.family(name)  # unknown or unsupported names fail before any work
+    ratios = [round(theory.check_channel_ratio(p), 6) for p in (ratios or theory.SEED_RATIOS)]
+    dev = env.device(device)
+    progress = (not env.progress_disabled()) if progress is None else progress
+    out_dir = plots.figures_dir(out)
+    plots.style()
+    stamp = env.stamp(dev)
+    print("# " + "; ".join(f"{k}: {v}" for k, v in stamp.items()))
+
+    readme = readme_rows(dev, ratios) if readme_config else []
+    predictors: dict[str, ParameterModel] = {}
+    zoo_rows = sweep.zoo_sweep(models, ratios, dev, progress=progress, predictors=predictors)
+    table = markdown(zoo_rows, readme, ratios)
+    (out_dir / TABLE_MD).write_text(table)
+    records.write(out_dir / TABLE_CSV, zoo_rows, stamp, ZOO_COLUMNS)
+    if readme:
+        records.write(out_dir / README_CSV, readme, stamp)
+    plot_curves(zoo_rows, predictors, out_dir)
+    plot_shares(predictors, out_dir)
+    if latency:
+        from .. import latency as lat
+
+        lat.record(out_dir)
+    print(table)
+    print(f"wrote {TABLE_MD}, {TABLE_CSV}{', ' + README_CSV if readme else ''}, {CURVES_PNG}, {SHARES_PNG} "
+          f"to {out_dir} in {time.perf_counter() - start:.0f} s")
+    return {"zoo": zoo_rows, "readme": readme, "markdown": table}
