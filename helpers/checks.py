@@ -81,6 +81,7 @@ def solution(name: str):
 
 
 def for_notebook(notebook: str) -> list[str]:
+    """Names of the exercises of ``notebook`` (e.g. "08_the_cost_of_overpruning"), in course order."""
     from .tooling import exercises  # noqa: F401
 
     return [n for n, ex in EXERCISES.items() if ex.notebook == notebook]
@@ -119,6 +120,7 @@ def expect_close(got, expected: float, tol: float, what: str) -> None:
 
 
 def expect_equal(got, expected, what: str) -> None:
+    """Raise Wrong unless ``got == expected``."""
     if got != expected:
         raise Wrong(f"{what} = {got!r} is not right")
 

@@ -33,6 +33,7 @@ def mode() -> str:
 
 
 def quick() -> bool:
+    """True in quick mode (``mode() == "quick"``): the notebooks' one switch for speed."""
     return mode() == "quick"
 
 
@@ -47,6 +48,7 @@ def progress_disabled() -> bool:
 
 
 def seed_everything(seed: int = 0) -> None:
+    """Seed Python's, torch's and numpy's random generators."""
     random.seed(seed)
     torch.manual_seed(seed)
     try:
@@ -58,6 +60,7 @@ def seed_everything(seed: int = 0) -> None:
 
 
 def versions() -> dict[str, str]:
+    """Versions of Python, torch, torchvision and torch-pruning (the installed release)."""
     from importlib.metadata import version
 
     import torch_pruning
@@ -83,6 +86,7 @@ def _has_dist(name: str) -> bool:
 
 
 def device_name(dev: torch.device | None = None) -> str:
+    """The GPU's name, or "CPU (<processor>, <n> cores)"."""
     dev = dev or device()
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)

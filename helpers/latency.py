@@ -208,6 +208,7 @@ def recorded(folder: str | Path | None = None, gpu_only: bool = True) -> list[Pa
 
 
 def setting_name(row: dict) -> str:
+    """A short label of a row's setting, e.g. "b64 bf16 CL" (batch 64, bf16, channels_last)."""
     return f"b{row['batch']} {row['dtype']}" + (" CL" if row["channels_last"] else "")
 
 

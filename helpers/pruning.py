@@ -50,9 +50,11 @@ def check_round_to(round_to) -> int | None:
     return int(round_to)
 
 
-def expand_ignored(ignored_layers: Iterable[nn.Module]) -> list[nn.Module]:
-    """Every module inside the layers to ignore (a block given whole leaves all its layers alone)."""
-    return [m for layer in ignored_layers for m in layer.modules()]
+def expand_ignored(ignored_layers: Iterable[nn.Module | nn.Parameter]) -> list[nn.Module | nn.Parameter]:
+    """Every module inside the layers to ignore (a block given whole leaves all its layers alone);
+    an ``nn.Parameter`` (which ``BasePruner`` also accepts) stays as it is."""
+    return [m for layer in ignored_layers
+            for m in (layer.modules() if isinstance(layer, nn.Module) else [layer])]
 
 
 def dependency_graph(model: nn.Module, example_inputs: torch.Tensor) -> tp.DependencyGraph:
@@ -63,8 +65,9 @@ def dependency_graph(model: nn.Module, example_inputs: torch.Tensor) -> tp.Depen
         return tp.DependencyGraph().build_dependency(model, example_inputs=example_inputs)
 
 
-def make_pruner(model, example_inputs, channel_ratio, ignored_layers=(), round_to=None,
-                global_pruning=False, iterative_steps=1, **kwargs) -> tp.pruner.BasePruner:
+def make_pruner(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: float, ignored_layers=(),
+                round_to: int | None = None, global_pruning: bool = False, iterative_steps: int = 1,
+                **kwargs) -> tp.pruner.BasePruner:
     """Torch-Pruning's BasePruner with group L2 magnitude importance, as the course uses it.
 
     Written out, this is::
@@ -78,13 +81,17 @@ def make_pruner(model, example_inputs, channel_ratio, ignored_layers=(), round_t
     round_to = check_round_to(round_to)
     if int(iterative_steps) != iterative_steps or iterative_steps < 1:
         raise ValueError(f"iterative_steps must be a positive integer, got {iterative_steps!r}")
+    # BasePruner's default channel-group dicts are shared between pruners (mutable defaults): give
+    # each pruner its own
+    kwargs.setdefault("in_channel_groups", {})
+    kwargs.setdefault("out_channel_groups", {})
     with warnings.catch_warnings():
         # ConvNeXt's layer-scale tensors are "unwrapped parameters": Torch-Pruning finds them itself
         warnings.filterwarnings("ignore", message=".*[Uu]nwrapped parameters.*")
         return tp.pruner.BasePruner(
             model, example_inputs,
             importance=tp.importance.GroupMagnitudeImportance(p=2),
-            pruning_ratio=channel_ratio,
+            pruning_ratio=float(channel_ratio),
             ignored_layers=list(ignored_layers),
             round_to=round_to,
             global_pruning=global_pruning,
@@ -104,7 +111,8 @@ def prune(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: float, 
     ``count_macs=False`` counts parameters only (the MAC fields are then None), saving two forward
     passes where only parameters matter.
     """
-    check_channel_ratio(channel_ratio)
+    # the validated float goes on: a numpy.float32 0.3 would round differently inside Torch-Pruning
+    channel_ratio = check_channel_ratio(channel_ratio)
 
     def counts() -> tuple[int | None, int]:
         return count(model, example_inputs) if count_macs else (None, n_params(model))
@@ -119,7 +127,7 @@ def prune(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: float, 
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     macs_after, params_after = counts()
-    return PruneResult(float(channel_ratio), params_before, params_after, macs_before, macs_after,
+    return PruneResult(channel_ratio, params_before, params_after, macs_before, macs_after,
                        seconds, model)
 
 
@@ -131,7 +139,8 @@ def prune_copy(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: fl
     mapped to the copy's layers. The result's ``model`` is the pruned copy. Other keyword arguments
     are ``prune``'s.
     """
-    check_channel_ratio(channel_ratio)
+    channel_ratio = check_channel_ratio(channel_ratio)
+    ignored_layers = list(ignored_layers)
     clone, clone_layers = copy_with_layers(model, [*ignored_layers, *(pruning_ratio_dict or {})])
     clone_ignored = clone_layers[:len(ignored_layers)]
     if pruning_ratio_dict is not None:
@@ -159,11 +168,13 @@ def prune_steps(model: nn.Module, example_inputs: torch.Tensor, pruning_ratio: f
         yield pruner.per_step_pruning_ratio[step]
 
 
-def copy_with_layers(model: nn.Module, layers=()) -> tuple[nn.Module, list[nn.Module]]:
-    """A deep copy of ``model`` and the copies of ``layers`` (modules of ``model``) inside it."""
-    names = {id(m): n for n, m in model.named_modules()}
-    if any(id(m) not in names for m in layers):
+def copy_with_layers(model: nn.Module, layers=()) -> tuple[nn.Module, list[nn.Module | nn.Parameter]]:
+    """A deep copy of ``model`` and the copies of ``layers`` (modules or parameters of ``model``)
+    inside it."""
+    modules = {id(m): n for n, m in model.named_modules()}
+    params = {id(p): n for n, p in model.named_parameters()}
+    if any(id(m) not in modules and id(m) not in params for m in layers):
         raise ValueError("ignored_layers and pruning_ratio_dict must name layers of the model being pruned")
     clone = copy.deepcopy(model)
-    return clone, [clone.get_submodule(names[id(m)]) for m in layers]
-
+    return clone, [clone.get_submodule(modules[id(m)]) if id(m) in modules else clone.get_parameter(params[id(m)])
+                   for m in layers]

@@ -64,7 +64,8 @@ def _check_name(name: str) -> None:
         raise ValueError(f"unknown model {name!r}; pick one of: {', '.join(names())}")
 
 
-def build(name: str, device: torch.device | str = "cpu", num_classes: int = 1000, seed: int = 0):
+def build(name: str, device: torch.device | str = "cpu", num_classes: int = 1000,
+          seed: int = 0) -> tuple[nn.Module, torch.Tensor, list[nn.Module]]:
     """Build a zoo model with random weights.
 
     Returns ``(model, example_inputs, ignored_layers)``: the model in eval mode on ``device``, one

@@ -62,3 +62,35 @@ def test_iterative_steps_follow_the_schedule():
     model, inputs, _ = zoo.build("resnet18")
     ratios = list(pruning.prune_steps(model, inputs, 0.5, 5))
     assert ratios == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
+
+
+def test_a_numpy_ratio_is_pruned_as_the_validated_float():
+    import numpy as np
+
+    from helpers.predict import ParameterModel
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 10, 3), torch.nn.ReLU(), torch.nn.Conv2d(10, 10, 3),
+                                torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(10, 2)).eval()
+    inputs = torch.randn(1, 3, 8, 8)
+    p = np.float32(0.3)
+    result = pruning.prune_copy(model, inputs, p, [model[5]], count_macs=False)
+    assert isinstance(result.channel_ratio, float)
+    assert result.params_after == ParameterModel(model, inputs, [model[5]]).params(p)
+
+
+def test_a_parameter_in_ignored_layers_is_accepted_and_copied():
+    model, inputs, ignored = zoo.build("resnet18")
+    clone, (weight,) = pruning.copy_with_layers(model, [model.fc.weight])
+    assert weight is clone.fc.weight and weight is not model.fc.weight
+    assert pruning.expand_ignored([model.fc.weight, model.layer4[1]])[0] is model.fc.weight
+    result = pruning.prune_copy(model, inputs, 0.5, [*ignored, model.conv1.weight], count_macs=False)
+    assert result.model.fc.out_features == 1000
+
+
+def test_each_pruner_gets_its_own_channel_group_dicts():
+    model, inputs, ignored = zoo.build("resnet18")
+    first = pruning.make_pruner(model, inputs, 0.5, ignored)
+    second = pruning.make_pruner(model, inputs, 0.5, ignored)
+    assert first.in_channel_groups is not second.in_channel_groups
+    assert first.out_channel_groups is not second.out_channel_groups
