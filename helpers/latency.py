@@ -10,6 +10,7 @@ forward is timed to its end, not to its launch. Models run in eval mode under ``
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import re
 import time
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils import benchmark
 from tqdm.auto import tqdm
 
 from . import env, plots, zoo
@@ -26,6 +26,23 @@ from .counting import count
 from .pruning import prune_copy
 from .tooling import paths as paths_
 from .tooling import records
+
+
+def _import_benchmark():
+    """``torch.utils.benchmark``, imported without the "No CUDA runtime is found" warning that
+    ``torch.utils.cpp_extension`` logs on a CUDA build of torch without a GPU (it concerns compiling
+    extensions, which timing never does)."""
+    log = logging.getLogger("torch.utils.cpp_extension")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        from torch.utils import benchmark
+    finally:
+        log.setLevel(level)
+    return benchmark
+
+
+benchmark = _import_benchmark()
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -12,7 +12,7 @@
 #
 # **Prerequisites**: 02 · The quadratic law.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 10 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 8 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)

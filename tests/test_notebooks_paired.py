@@ -43,3 +43,16 @@ def test_title_states_the_recorded_run_times(py):
     times = recorded_times()
     assert (py.stem, "quick") in times, f"{py.stem}: no quick-mode time recorded; run `make notebooks NB={py.stem[:2]}`"
     assert run_time_line(py.stem, times) in py.read_text(), f"{py.stem}: run time line is stale"
+
+
+@pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
+def test_stored_outputs_show_no_warnings_or_local_paths(py):
+    nb = jupytext.read(py.with_suffix(".ipynb"))
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    stderr = [o.text[:80] for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert not stderr, f"{py.stem}: a stored output is a warning a learner would see: {stderr[0]!r}"
+    root = str(NOTEBOOKS.parent)
+    texts = [o.get("text", "") if o.output_type == "stream" else str(o.get("data", {}).get("text/plain", ""))
+             for o in outputs]
+    local = [t for t in texts if root in t or "/.venv/" in t]
+    assert not local, f"{py.stem}: a stored output shows a path of the machine that ran it: {local[0][:80]!r}"

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import time
 
-from torch.utils import benchmark
-
 from .. import env, theory, zoo
 from ..counting import count
+from ..latency import benchmark
 from ..predict import ParameterModel
 from ..pruning import prune_copy
 
