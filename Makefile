@@ -6,7 +6,13 @@ PY := $(VENV)/bin/python
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce test lab notebooks bench clean
+# test workers (pytest-xdist): one per core of the 2-core reference machine, one thread each (two
+# workers each spinning several OpenMP threads on two cores run at half the speed of one worker)
+JOBS ?= 2
+XDIST := OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS)
+LINT := $(PY) -m ruff check helpers tests conftest.py
+
+.PHONY: reproduce test check lab notebooks bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,11 +26,17 @@ reproduce: $(STAMP)
 	$(PY) -m helpers reproduce --readme-config --out figures
 	$(PY) -m helpers readme
 
+# Everything: lint, every test (the zoo-wide ones included) and every notebook under nbval.
 test: $(STAMP)
-	$(PY) -m ruff check helpers tests
-	$(PY) -m pytest tests
-	NBVAL=1 COURSE_FIGURES_DIR=$(CURDIR)/build/nbval-figures $(PY) -m pytest --nbval-lax --nbval-current-env \
-		-p no:cacheprovider notebooks
+	$(LINT)
+	$(XDIST) tests
+	NBVAL=1 COURSE_FIGURES_DIR=$(CURDIR)/build/nbval-figures $(XDIST) --dist loadfile \
+		--nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+
+# The inner loop (about a minute): lint and the fast tests, without the zoo-wide checks and notebooks.
+check: $(STAMP)
+	$(LINT)
+	$(XDIST) -m "not slow" tests
 
 # Execute every notebook (or NB=02 for one) top to bottom, storing outputs and run times.
 notebooks: $(STAMP)

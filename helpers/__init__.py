@@ -7,6 +7,7 @@ What a learner uses, one module per subject:
 * ``counting``: parameters and MACs, by formula and by layer, and how each tensor shrinks;
 * ``pruning``: Torch-Pruning's ``BasePruner`` as the course uses it, and what it removed;
 * ``predict``: ``ParameterModel``, the exact count after pruning, without pruning;
+* ``unsupported``: ``UnsupportedModel``, raised (naming the layer) where the course cannot be exact;
 * ``sweep``, ``budget``: sweeps over channel ratios; a channel ratio for a parameter budget;
 * ``latency``: forward-pass timing (imported on demand: ``from helpers import latency``);
 * ``data``, ``training``: the bundled digits and a small CNN to train, prune and fine-tune;
@@ -30,8 +31,9 @@ from . import (
     theory,
     tp_readme,
     training,
+    unsupported,
     zoo,
 )
 
 __all__ = ["budget", "checks", "counting", "data", "env", "plots", "predict", "pruning", "sweep", "tables",
-           "theory", "tp_readme", "training", "zoo"]
+           "theory", "tp_readme", "training", "unsupported", "zoo"]

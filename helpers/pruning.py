@@ -18,6 +18,7 @@ from torch import nn
 
 from .counting import count, n_params
 from .theory import check_channel_ratio
+from .unsupported import check_layers
 
 
 @dataclass
@@ -57,8 +58,17 @@ def expand_ignored(ignored_layers: Iterable[nn.Module | nn.Parameter]) -> list[n
             for m in (layer.modules() if isinstance(layer, nn.Module) else [layer])]
 
 
+def ignored_modules(ignored_layers: Iterable[nn.Module | nn.Parameter]) -> list[nn.Module]:
+    """The modules ``BasePruner`` skips as group roots: those of ``expand_ignored`` (an ignored
+    parameter instead leaves the dependency graph, and the rest of its group is still pruned)."""
+    return [m for m in expand_ignored(ignored_layers) if isinstance(m, nn.Module)]
+
+
 def dependency_graph(model: nn.Module, example_inputs: torch.Tensor) -> tp.DependencyGraph:
-    """Torch-Pruning's dependency graph of ``model``, traced with autograd (never under no_grad)."""
+    """Torch-Pruning's dependency graph of ``model``, traced with autograd (never under no_grad).
+
+    A model with a layer Torch-Pruning cannot trace (``unsupported.CONSTRUCTS``) is refused first."""
+    check_layers(model)
     with torch.enable_grad(), warnings.catch_warnings():
         # ConvNeXt's layer-scale tensors are "unwrapped parameters": Torch-Pruning finds them itself
         warnings.filterwarnings("ignore", message=".*[Uu]nwrapped parameters.*")
@@ -79,6 +89,7 @@ def make_pruner(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: f
                              iterative_steps=iterative_steps, **kwargs)
     """
     round_to = check_round_to(round_to)
+    check_layers(model)
     if int(iterative_steps) != iterative_steps or iterative_steps < 1:
         raise ValueError(f"iterative_steps must be a positive integer, got {iterative_steps!r}")
     # BasePruner's default channel-group dicts are shared between pruners (mutable defaults): give

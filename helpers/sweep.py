@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from . import theory, zoo
 from .counting import count, n_macs, n_params
 from .predict import ParameterModel
-from .pruning import copy_with_layers, dependency_graph, expand_ignored, prune_copy, prune_steps
+from .pruning import copy_with_layers, dependency_graph, ignored_modules, prune_copy, prune_steps
 
 
 def _out_pruning_fn(layer: nn.Module):
@@ -65,7 +65,7 @@ def groups(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=()) ->
     with parameters it couples, in the model's module order."""
     dg = dependency_graph(model, example_inputs)
     names = {id(m): n for n, m in model.named_modules()}
-    ignored = expand_ignored(ignored_layers)
+    ignored = ignored_modules(ignored_layers)
     rows = []
     for group in dg.get_all_groups(ignored_layers=ignored, root_module_types=[nn.modules.conv._ConvNd, nn.Linear]):
         root = group[0].dep.target.module
@@ -99,6 +99,12 @@ def ratio_sweep(model: nn.Module, example_inputs: torch.Tensor, ratios: Sequence
     coarsest one that passes through every ratio; ``pruning_ratio`` and ``iterative_steps`` set it
     explicitly (e.g. the README's 1.0 over 20 steps). ``on_step(model, p)`` may return extra
     columns (a latency, say). Rows: channel_ratio, params (and macs), in increasing p.
+
+    Iterative against one-shot: each step keeps ``int(C0 * (1 - p))`` of a group's *initial* width
+    C0, as one step to ``p`` does, so a row equals pruning the unpruned model once at ``p`` (and
+    ``ParameterModel.params(p)``) when no ``round_to`` applies and no group is skipped. With
+    ``round_to``, or where a group's width would reach 0, the path matters and the rows are this
+    schedule's own counts (``tests/test_sweep.py`` holds a case of each kind).
     """
     keep = sorted({round(theory.check_channel_ratio(r), 6) for r in ratios})
     if pruning_ratio is None or iterative_steps is None:

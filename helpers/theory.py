@@ -12,7 +12,12 @@ SEED_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
 def check_channel_ratio(p: float, name: str = "channel ratio") -> float:
-    """Return ``p`` as a float if it lies in [0, 1); raise a ValueError that says what to do."""
+    """Return ``p`` as a float if it lies in [0, 1); raise a ValueError that says what to do.
+
+    Strings and booleans are refused even where ``float()`` would take them ("0.3", True): a ratio
+    read from a file or a flag belongs converted by the caller, visibly."""
+    if isinstance(p, (str, bytes, bool)):
+        raise ValueError(f"{name} must be a number in [0, 1), got {p!r} ({type(p).__name__})")
     try:
         value = float(p)
     except (TypeError, ValueError):

@@ -11,6 +11,8 @@ import torch
 import torchvision.models as tvm
 from torch import nn
 
+from .unsupported import ARCHITECTURES, UnsupportedModel
+
 # name -> (family, function returning the final classifier layer of a built model)
 _MODELS: dict[str, tuple[str, Callable[[nn.Module], nn.Module]]] = {
     "resnet18": ("ResNet", lambda m: m.fc),
@@ -30,17 +32,7 @@ _MODELS: dict[str, tuple[str, Callable[[nn.Module], nn.Module]]] = {
 }
 
 # Architectures Torch-Pruning 1.6.1 cannot prune, with the reason a learner should see.
-UNSUPPORTED: dict[str, str] = {
-    **{
-        name: "its channel shuffle (a reshape-transpose-reshape) mixes channels across groups, "
-        "which Torch-Pruning's dependency graph cannot trace"
-        for name in ("shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0")
-    },
-    **{
-        name: "Swin's shifted-window attention uses operations Torch-Pruning's dependency graph does not support"
-        for name in ("swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b")
-    },
-}
+UNSUPPORTED: dict[str, str] = ARCHITECTURES
 
 INPUT_SHAPE = (1, 3, 224, 224)
 
@@ -58,7 +50,7 @@ def family(name: str) -> str:
 
 def _check_name(name: str) -> None:
     if name in UNSUPPORTED:
-        raise ValueError(f"{name} cannot be pruned with Torch-Pruning: {UNSUPPORTED[name]}. "
+        raise UnsupportedModel(f"{name} cannot be pruned with Torch-Pruning: {UNSUPPORTED[name]}. "
                          f"Pick one of: {', '.join(names())}")
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; pick one of: {', '.join(names())}")

@@ -11,7 +11,7 @@
 #
 # **Prerequisites**: 02 · The quadratic law, 03 · Where the rule bends.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 11 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 9 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)

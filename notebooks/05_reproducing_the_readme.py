@@ -10,7 +10,7 @@
 #
 # **Prerequisites**: 04 · Pruning real CNNs.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 18 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 17 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)

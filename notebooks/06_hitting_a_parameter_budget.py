@@ -10,7 +10,7 @@
 #
 # **Prerequisites**: 04 · Pruning real CNNs, 05 · Reproducing the README.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 9 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 8 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)

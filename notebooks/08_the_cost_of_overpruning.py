@@ -11,7 +11,7 @@
 #
 # **Prerequisites**: 02 · The quadratic law, 04 · Pruning real CNNs, 06 · Hitting a parameter budget.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 31 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 27 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)

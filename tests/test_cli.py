@@ -6,6 +6,7 @@ import sys
 import pytest
 import torch
 
+from helpers import zoo
 from helpers.tooling import records
 from helpers.tooling.cli import main
 
@@ -30,12 +31,25 @@ def run(*args):
     (["latency", "--batches", "0"], "positive integers"),
     (["latency", "--models", "resnet19"], "unknown model 'resnet19'"),
 ])
-def test_bad_arguments(args, reason):
-    done = run(*args)
+def test_bad_arguments(args, reason, capsys, monkeypatch):
+    """In-process (the entry point itself is run as a subprocess below): exit code 2, one line."""
+    monkeypatch.setenv("COURSE_NO_PROGRESS", "1")
+    try:
+        code = main(args)
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and reason in lines[0], err
+
+
+def test_bad_arguments_through_the_entry_point():
+    done = run("reproduce", "--models", "resnet19")
     assert done.returncode == 2
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and reason in lines[0], done.stderr
+    assert done.stderr.strip() == "python -m helpers reproduce: error: unknown model 'resnet19'; pick one of: " \
+        + ", ".join(zoo.names()), done.stderr
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")

@@ -1,5 +1,10 @@
 """The predictor must equal Torch-Pruning's count to the parameter, without pruning."""
+import time
+
+import numpy as np
 import pytest
+import torch
+import torchvision.models as tvm
 
 from helpers import theory, zoo
 from helpers.predict import ParameterModel
@@ -10,20 +15,34 @@ CONFIGS = [(True, None), (False, None), (True, 2), (True, 4), (False, 8)]
 RATIOS = [0.1, 0.37, 0.5, 0.9]
 
 
+# torchvision models outside the zoo, built as a new user would (a classifier to leave alone each)
+EXTRA = {
+    "alexnet": (lambda: tvm.alexnet(weights=None), lambda m: m.classifier[-1]),
+    "googlenet": (lambda: tvm.googlenet(weights=None, aux_logits=False, init_weights=False), lambda m: m.fc),
+    "regnet_x_800mf": (lambda: tvm.regnet_x_800mf(weights=None), lambda m: m.fc),
+}
+
+
 @pytest.fixture(scope="module")
 def built():
     cache = {}
 
     def get(name):
         if name not in cache:
-            cache[name] = zoo.build(name)
+            if name in EXTRA:
+                make, classifier = EXTRA[name]
+                torch.manual_seed(0)
+                model = make().eval()
+                cache[name] = model, torch.randn(1, 3, 224, 224), [classifier(model)]
+            else:
+                cache[name] = zoo.build(name)
         return cache[name]
     return get
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("ignore,round_to", CONFIGS, ids=lambda v: str(v))
-@pytest.mark.parametrize("name", zoo.names())
+@pytest.mark.parametrize("name", zoo.names() + list(EXTRA))
 def test_predictor_equals_torch_pruning(name, ignore, round_to, built):
     model, inputs, ignored = built(name)
     ignored = ignored if ignore else []
@@ -35,8 +54,8 @@ def test_predictor_equals_torch_pruning(name, ignore, round_to, built):
 
 
 @pytest.fixture(scope="module")
-def resnet18():
-    model, inputs, ignored = zoo.build("resnet18")
+def resnet18(built):
+    model, inputs, ignored = built("resnet18")
     return model, inputs, ignored, ParameterModel(model, inputs, ignored)
 
 
@@ -76,20 +95,56 @@ def test_mobilenet_has_a_large_linear_share():
     assert pm.reduction(0.5) < theory.param_reduction(0.5) - 0.05
 
 
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "regnet_y_400mf"])
-@pytest.mark.parametrize("target", [0.3, 0.5, 0.7])
-def test_solver_reaches_targets(name, target):
-    model, inputs, ignored = zoo.build(name)
-    pm = ParameterModel(model, inputs, ignored)
-    p = pm.solve(target)
-    miss = abs(pm.reduction(p) - target)
-    # no channel ratio on a fine grid comes closer (RegNet's group widths make coarse steps)
-    assert miss <= min(abs(pm.reduction(q / 1000) - target) for q in range(0, 1000, 2)) + 1e-12
-    if name != "regnet_y_400mf":
-        assert miss < 0.01
-    assert prune_copy(model, inputs, p, ignored, count_macs=False).param_reduction == pytest.approx(pm.reduction(p), abs=1e-12)
+SOLVER_MODELS = ["resnet18", "mobilenet_v2", "regnet_y_400mf"]
+
+
+@pytest.fixture(scope="module")
+def solver_models(built):
+    """Three zoo models, each with and without round_to (dependency graphs traced once)."""
+    return {(name, round_to): ParameterModel(*built(name), round_to=round_to)
+            for name in SOLVER_MODELS for round_to in (None, 8)}
+
+
+def _grid_best(predictor, target, step=10_000):
+    """Brute force: the grid ratio whose reduction is closest to ``target`` (ties: the smaller)."""
+    ps = np.arange(step) / step
+    miss = np.abs(1.0 - predictor.params_at(ps) / predictor.params_before - target)
+    return float(ps[int(np.argmin(miss))]), float(miss.min())
+
+
+def assert_solves(predictor, targets):
+    """``solve`` comes at least as close as every ratio on a 0.0001 grid, and ties go to the smaller."""
+    for target in targets:
+        p = predictor.solve(target)
+        p_grid, miss_grid = _grid_best(predictor, target)
+        miss = abs(predictor.reduction(p) - target)
+        assert miss < miss_grid or (miss == miss_grid and p <= p_grid), (target, p, p_grid)
+
+
+@pytest.mark.parametrize("round_to", [None, 8])
+@pytest.mark.parametrize("name", SOLVER_MODELS)
+def test_solve_is_the_best_ratio_on_a_fine_grid(solver_models, name, round_to):
+    predictor = solver_models[(name, round_to)]
+    p_max, r_max = predictor.max_reduction()
+    ps = np.arange(100_000) / 100_000
+    assert r_max >= 1.0 - predictor.params_at(ps).min() / predictor.params_before
+    assert predictor.reduction(p_max) == r_max
+    assert_solves(predictor, [0.01, 0.2, 0.5, 0.6180339, 0.75, r_max])
+    start = time.perf_counter()
+    predictor.solve(0.42)
+    assert time.perf_counter() - start < 1.0  # the plateau table is built once per predictor
+
+
+@pytest.mark.parametrize("name", SOLVER_MODELS)
+def test_solved_ratio_prunes_to_the_predicted_count(solver_models, built, name):
+    predictor = solver_models[(name, None)]
+    p = predictor.solve(0.5)
+    model, inputs, ignored = built(name)
+    assert prune_copy(model, inputs, p, ignored, count_macs=False).params_after == predictor.params(p)
+    if name != "regnet_y_400mf":  # RegNet's group widths make coarse steps
+        assert abs(predictor.reduction(p) - 0.5) < 0.01
     if name == "mobilenet_v2":  # the rule's inverse undershoots where B is large
-        assert p > theory.channel_ratio_for(target)
+        assert p > theory.channel_ratio_for(0.5)
 
 
 def test_unreachable_target_names_the_maximum(resnet18):
@@ -99,13 +154,12 @@ def test_unreachable_target_names_the_maximum(resnet18):
         pm.solve(min(r_max + 0.01, 0.9999))
 
 
-@pytest.mark.parametrize("bad", [-0.1, 1.0, 2])
+@pytest.mark.parametrize("bad", [float("nan"), "0.3", True, None, -0.1, 1.0, 2])
 def test_bad_targets_and_ratios(resnet18, bad):
     *_, pm = resnet18
-    with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        pm.solve(bad)
-    with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        pm.params(bad)
+    for ask in (pm.params, pm.solve, lambda b: pm.params_at([0.1, b])):
+        with pytest.raises(ValueError, match=r"\[0, 1\)"):
+            ask(bad)
 
 
 def test_bad_round_to(resnet18):

@@ -1,8 +1,8 @@
 """The project's setup files agree with each other."""
 import re
+import tomllib
 from pathlib import Path
 
-import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -91,6 +91,52 @@ def test_ratio_sweep_matches_one_shot_pruning_and_the_predictor():
         assert r["params"] == counting.n_params(fresh)
 
 
+class Grouped(nn.Module):
+    """A grouped conv between two plain ones: BasePruner prunes within each of its 4 channel groups."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 32, 3, padding=1)
+        self.grouped = nn.Conv2d(32, 48, 3, padding=1, groups=4)
+        self.head = nn.Conv2d(48, 24, 1)
+        self.fc = nn.Linear(24, 10)
+
+    def forward(self, x):
+        return self.fc(self.head(torch.relu(self.grouped(torch.relu(self.stem(x))))).mean((2, 3)))
+
+
+def grouped():
+    torch.manual_seed(0)
+    model = Grouped().eval()
+    return model, torch.randn(1, 3, 8, 8), [model.fc]
+
+
+RATIOS = [0.2, 0.4, 0.6, 0.8]
+
+
+def test_iterative_equals_one_shot_without_rounding():
+    """Each step keeps int(C0 * (1 - p)) of a group's initial width C0, as one step to p does."""
+    for build in (tiny, grouped):
+        model, inputs, ignored = build()
+        predictor = predict.ParameterModel(model, inputs, ignored)
+        rows = sweep.ratio_sweep(model, inputs, RATIOS, ignored)
+        assert [r["params"] for r in rows] == [predictor.params(p) for p in RATIOS]
+
+
+def test_iterative_differs_from_one_shot_with_round_to():
+    """With round_to the path matters: a grouped conv rounds each step's cut against its current
+    width, and a 16-channel group whose rounded width would reach 0 is skipped in one step but not
+    after a first, partial step. ratio_sweep's rows are then the schedule's own counts."""
+    for build, round_to in ((grouped, 3), (tiny, 8)):
+        model, inputs, ignored = build()
+        one_shot = [pruning.prune_copy(model, inputs, p, ignored, round_to=round_to, count_macs=False).params_after
+                    for p in RATIOS]
+        assert one_shot == [predict.ParameterModel(model, inputs, ignored, round_to=round_to).params(p)
+                            for p in RATIOS]
+        rows = sweep.ratio_sweep(model, inputs, RATIOS, ignored, round_to=round_to)
+        assert [r["params"] for r in rows] != one_shot, build.__name__
+
+
 def test_ratio_sweep_with_an_explicit_schedule_and_round_to():
     model, inputs, ignored = tiny()
     rows = sweep.ratio_sweep(model, inputs, [0.3], ignored, round_to=4, pruning_ratio=0.6, iterative_steps=2)

@@ -20,11 +20,31 @@ from torch import nn
 from torch_pruning import ops
 
 from ..counting import is_depthwise, role, tensor_kind
-from ..pruning import dependency_graph, expand_ignored
+from ..pruning import dependency_graph, expand_ignored, ignored_modules
+from ..unsupported import UnsupportedModel
 
-# Module types whose parameter shapes the replay knows how to follow.
-KNOWN = (nn.modules.conv._ConvNd, nn.Linear, nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm,
-         nn.PReLU)
+# Module types whose parameter shapes the replay follows, with the parameters Torch-Pruning's pruner
+# for that type rewrites (any other tensor on such a layer would keep its width and break the model).
+PRUNED_NAMES: dict[type, tuple[str, ...]] = {
+    nn.modules.conv._ConvNd: ("weight", "bias"),
+    nn.Linear: ("weight", "bias"),
+    nn.modules.batchnorm._BatchNorm: ("weight", "bias"),
+    nn.modules.instancenorm._InstanceNorm: ("weight", "bias"),
+    nn.LayerNorm: ("weight", "bias"),
+    nn.GroupNorm: ("weight", "bias"),
+    nn.PReLU: ("weight",),
+}
+KNOWN = tuple(PRUNED_NAMES)
+CHANNEL_FIRST = (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm, nn.GroupNorm)
+
+FIX = ("put that layer in ignored_layers if it should keep its width, or measure by pruning "
+       "(helpers.budget.bisect_by_pruning)")
+
+
+def refuse(name: str, module, why: str) -> UnsupportedModel:
+    """The error for one layer: which layer, why the count would be wrong, and what to do."""
+    return UnsupportedModel(f"ParameterModel cannot predict this model exactly: {name or 'the model'} "
+                            f"({type(module).__name__}) {why}; {FIX}")
 
 
 @dataclass
@@ -71,11 +91,68 @@ def counter_keys(module) -> tuple[tuple, tuple]:
 
 
 def read(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=()) -> Structure:
-    """Trace ``model`` once and read its counters, groups and tensors (the model is not modified)."""
-    dg = dependency_graph(model, example_inputs)
+    """Trace ``model`` once and read its counters, groups and tensors (the model is not modified).
+
+    Exact or refused: raises ``UnsupportedModel`` wherever Torch-Pruning's count could differ from
+    the replay's (or the pruned model would break) rather than return a number.
+    """
+    _check_owners(model)
+    try:
+        dg = dependency_graph(model, example_inputs)
+    except UnsupportedModel:
+        raise
+    except Exception as err:
+        raise UnsupportedModel(f"Torch-Pruning cannot trace this model on example_inputs "
+                               f"({type(err).__name__}: {err}); check that model(example_inputs) runs") from err
+    ignored = expand_ignored(ignored_layers)
+    _check_reached(model, dg, ignored)
     widths, channel_groups = _counters(model, dg)
-    groups = _groups(dg, expand_ignored(ignored_layers), widths, channel_groups)
-    return Structure(widths, groups, _tensors(model, dg, groups))
+    groups = _groups(model, dg, ignored, widths, channel_groups)
+    structure = Structure(widths, groups, _tensors(model, dg, groups))
+    total = sum(p.numel() for p in model.parameters())  # parameters() yields a shared tensor once
+    if sum(t.numel for t in structure.tensors) != total:
+        raise UnsupportedModel(f"ParameterModel cannot predict this model exactly: its tensors add up to "
+                               f"{sum(t.numel for t in structure.tensors):,} parameters, the model has "
+                               f"{total:,}; measure by pruning (helpers.budget.bisect_by_pruning)")
+    return structure
+
+
+def _check_owners(model: nn.Module) -> None:
+    """Every parameter has one owner, and known layers hold only the tensors their pruner rewrites."""
+    owners: dict[int, str] = {}
+    for mod_name, module in model.named_modules():
+        if torch.nn.utils.parametrize.is_parametrized(module):
+            raise refuse(mod_name, module, "has a parametrized weight (weight_norm, spectral_norm, ...), "
+                         "which Torch-Pruning does not prune through")
+        for p_name, param in module.named_parameters(recurse=False):
+            name = f"{mod_name}.{p_name}" if mod_name else p_name
+            if id(param) in owners:
+                raise refuse(mod_name, module, f"shares its parameter {p_name} with {owners[id(param)]} (tied "
+                             f"weights): Torch-Pruning prunes each owner's copy on its own")
+            owners[id(param)] = name
+        if isinstance(module, KNOWN):
+            allowed = next(names for kind, names in PRUNED_NAMES.items() if isinstance(module, kind))
+            extra = [n for n, _ in module.named_parameters() if n not in allowed]
+            if extra:
+                raise refuse(mod_name, module, f"holds {', '.join(extra)} besides {' and '.join(allowed)}: "
+                             "Torch-Pruning would prune its channels and leave that tensor at full width")
+
+
+def _check_reached(model: nn.Module, dg, ignored) -> None:
+    """Every parameter that pruning could make inconsistent is in the traced graph (or ignored)."""
+    ignored_ids = {id(m) for m in ignored}
+    # a traced layer covers its children (MultiheadAttention uses out_proj's weight without calling it)
+    covered = {id(sub) for m in dg.module2node if isinstance(m, nn.Module) for sub in m.modules()}
+    for mod_name, module in model.named_modules():
+        if id(module) in covered or id(module) in ignored_ids:
+            continue
+        for p_name, param in module.named_parameters(recurse=False):
+            if param in dg.module2node or id(param) in ignored_ids or max(param.shape, default=1) <= 1:
+                continue  # traced, left alone on purpose, or a scalar no pruning can change
+            raise refuse(mod_name, module, f"holds {p_name} but the forward pass on example_inputs never "
+                         "reaches it, so Torch-Pruning would shrink the layers around it and leave it at "
+                         "full width (an auxiliary head used only in training mode then breaks). If it is "
+                         "never used, remove it (e.g. aux_logits=False)")
 
 
 def _counters(model, dg) -> tuple[dict[tuple, int], dict[tuple, int]]:
@@ -105,30 +182,48 @@ def _counters(model, dg) -> tuple[dict[tuple, int], dict[tuple, int]]:
     return widths, channel_groups
 
 
-def _groups(dg, ignored, widths, channel_groups) -> list[Group]:
+def _groups(model, dg, ignored, widths, channel_groups) -> list[Group]:
+    names = {id(m): n for n, m in model.named_modules()} | {id(p): n for n, p in model.named_parameters()}
     importance = tp.importance.GroupMagnitudeImportance(p=2)
     roots = [ops.TORCH_CONV, ops.TORCH_LINEAR, ops.TORCH_LSTM]
     groups = []
-    for group in dg.get_all_groups(ignored_layers=ignored, root_module_types=roots):
-        if importance(group) is None:  # nothing to rank: BasePruner skips the group
-            continue
+    for group in dg.get_all_groups(ignored_layers=ignored_modules(ignored), root_module_types=roots):
         root = group[0].dep.target.module
+        try:
+            if importance(group) is None:  # nothing to rank: BasePruner skips the group
+                continue
+        except Exception as err:  # BasePruner ranks every group the same way, and fails the same way
+            raise refuse(names.get(id(root), "?"), root, f"roots a group that Torch-Pruning's importance "
+                         f"fails on ({type(err).__name__}: {err}), so BasePruner fails too") from err
         channels = len(group[0].idxs)
         g = Group(root_key=counter_keys(root)[0], channels=channels, ch_groups=1)
         for dep, idxs in group:
             target = dep.target.module
             is_out = dg.is_out_channel_pruning_fn(dep.handler)
             has_params = isinstance(target, nn.Parameter) or any(True for _ in target.parameters(False))
+            if isinstance(target, nn.Parameter) and sum(size > 1 for size in target.shape) > 1:
+                raise refuse(names.get(id(target), "?"), target, f"of shape {tuple(target.shape)} is used "
+                             "outside a layer: Torch-Pruning guesses its pruned dimension (the last one "
+                             "larger than 1), which need not be the channel dimension. Wrap it in a layer")
+            if isinstance(target, nn.Parameter) and any(target is q for q in ignored):
+                # BasePruner drops an ignored parameter from its graph and prunes the rest of the group
+                raise refuse(names.get(id(target), "?"), target, "is in ignored_layers but shares its "
+                             f"channels with the group of {names.get(id(root), '?')}: Torch-Pruning would "
+                             "prune that group and leave this tensor at full width, which breaks the "
+                             "model. Ignore the group's layers as well")
             if has_params and not isinstance(target, (nn.Parameter, *KNOWN)):
-                raise NotImplementedError(f"ParameterModel does not follow {type(target).__name__} layers yet")
+                raise refuse(names.get(id(target), "?"), target, "is pruned with its group, and the replay "
+                             "does not follow that layer type's parameters")
             if isinstance(target, nn.modules.conv._ConvNd) and target.transposed:
-                raise NotImplementedError("ParameterModel does not follow transposed convolutions")
+                raise refuse(names.get(id(target), "?"), target, "is a transposed convolution, whose "
+                             "weight the replay does not follow")
             out_key, in_key = counter_keys(target)
             key = out_key if is_out else in_key
             if key not in widths:  # an op without a width of its own (add, concat, flatten)
                 continue
             if len(idxs) % channels:
-                raise NotImplementedError(f"uneven index mapping into {type(target).__name__}")
+                raise refuse(names.get(id(target), "?"), target, f"loses {len(idxs)} entries per "
+                             f"{channels} root channels, an uneven mapping the replay does not follow")
             g.deps.append(Dep(key, len(idxs) // channels, is_out, dep.target.type == ops.OPTYPE.PARAMETER))
             cg = channel_groups.get((("out-groups",) if is_out else ("in-groups",)) + key, 1)
             g.ch_groups = max(g.ch_groups, cg)
@@ -155,7 +250,7 @@ def _tensors(model, dg, groups) -> list[Tensor]:
                 dims[0] = (out_key, 1)
                 if p_name == "weight":
                     dims[1] = (in_key, 1)
-            elif isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)):
+            elif isinstance(module, CHANNEL_FIRST):
                 dims[0] = (out_key, 1)
             elif isinstance(module, nn.LayerNorm):
                 dims[-1] = (out_key, 1)

@@ -1,6 +1,10 @@
 """``ParameterModel``: the exact parameter count of a uniformly (locally) pruned model, without pruning."""
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
+import numpy as np
 import torch
 from torch import nn
 
@@ -29,8 +33,9 @@ class ParameterModel:
     Limits: it models Torch-Pruning 1.6.1's *local* pruning in one step with group magnitude
     importance, one ratio for every group. Global pruning, ``pruning_ratio_dict`` and iterative
     schedules are not modelled (prune and count instead: ``helpers.budget.bisect_by_pruning``).
-    Layers it cannot follow (transposed convolutions, custom layers with parameters) raise
-    ``NotImplementedError`` at build time rather than give a wrong number.
+    Exact or refused: a model whose count could differ from Torch-Pruning's (tied weights, extra
+    tensors on a known layer, a layer the example inputs never reach, a layer type the replay does
+    not follow) raises ``helpers.unsupported.UnsupportedModel`` at build time, naming the layer.
 
     Example::
 
@@ -48,12 +53,21 @@ class ParameterModel:
         self.round_to = check_round_to(round_to)
         self._structure = graph.read(model, example_inputs, ignored_layers)
         self.params_before = sum(t.numel for t in self._structure.tensors)
+        self._table: tuple[list[Fraction], np.ndarray] | None = None
 
     # ---- counts ------------------------------------------------------------------------------
     def params(self, p: float) -> int:
         """Exact parameter count after pruning a fraction ``p`` of every group's channels."""
-        width = replay.widths(self._structure, check_channel_ratio(p), self.round_to)
-        return replay.count(self._structure.tensors, width)
+        return int(self.params_at([check_channel_ratio(p)])[0])
+
+    def params_at(self, ps) -> np.ndarray:
+        """``params`` for many channel ratios at once (one replay over an array), e.g. for a curve."""
+        given = np.asarray(ps)
+        if given.dtype.kind not in "fiu" or not np.all((given >= 0) & (given < 1)):
+            for p in given.flat:  # the first bad one, with check_channel_ratio's message
+                check_channel_ratio(p.item() if given.dtype.kind in "fiub" else p)
+        ps = given.astype(np.float64)
+        return replay.count(self._structure.tensors, replay.widths(self._structure, ps, self.round_to), ps.shape)
 
     def reduction(self, p: float) -> float:
         """Fraction of parameters removed at channel ratio ``p``."""
@@ -81,32 +95,51 @@ class ParameterModel:
         return sorted(out, key=lambda r: -r["params"])
 
     # ---- budgets -----------------------------------------------------------------------------
-    def max_reduction(self, step: float = 0.01) -> tuple[float, float]:
-        """(channel ratio, reduction) of the largest reduction reachable, scanned over [0, 1)."""
-        best = (0.0, 0.0)
-        for i in range(int(round(1 / step))):
-            p = i * step
-            r = self.reduction(p)
-            if r > best[1]:
-                best = (p, r)
-        return best
+    def _plateaus(self) -> tuple[list[Fraction], np.ndarray]:
+        """Breakpoints ``b`` and the parameter count on each plateau: plateau 0 is p = 0, plateau k
+        the interval (b[k-1], b[k]] (the last one (b[-1], 1)). Every count the model can reach."""
+        if self._table is None:
+            bps = replay.breakpoints(self._structure)
+            inside = [0.0] + [float((a + b) / 2) for a, b in zip(bps, bps[1:])] + [float((bps[-1] + 1) / 2)]
+            self._table = (bps, self.params_at(inside))
+        return self._table
 
-    def solve(self, target_param_reduction: float, tol: float = 1e-6) -> float:
-        """The channel ratio whose exact reduction is closest to ``target_param_reduction``."""
+    def _pick(self, k: int) -> float:
+        """The smallest channel ratio with the fewest decimals (4 at least) on plateau ``k``."""
+        bps, counts = self._plateaus()
+        if k == 0:
+            return 0.0
+        lo, hi = bps[k - 1], (bps[k] if k < len(bps) else Fraction(1))
+        for decimals in range(4, 16):
+            scale = 10 ** decimals
+            q = Fraction(math.floor(lo * scale) + 1, scale)
+            # two tries: float rounding may move the first one onto the next plateau's edge
+            for candidate in (q, q + Fraction(1, scale)):
+                if candidate <= hi and candidate < 1 and self.params(float(candidate)) == counts[k]:
+                    return float(candidate)
+        return float((lo + hi) / 2)
+
+    def max_reduction(self) -> tuple[float, float]:
+        """(channel ratio, reduction) of the largest reduction uniform pruning reaches, exactly: the
+        smallest such ratio (the reduction need not grow with p: a group is skipped where its
+        rounded width would reach 0)."""
+        _, counts = self._plateaus()
+        k = int(np.argmin(counts))  # the first plateau with the fewest parameters
+        return self._pick(k), 1.0 - int(counts[k]) / self.params_before
+
+    def solve(self, target_param_reduction: float) -> float:
+        """The channel ratio whose exact reduction is closest to ``target_param_reduction``.
+
+        Exact: every reachable count is tried (one per plateau between breakpoints), ties go to the
+        smaller ratio, and the ratio returned is the smallest with 4 decimals on the best plateau
+        (more decimals where the plateau is narrower than 0.0001).
+        """
         target = check_channel_ratio(target_param_reduction, name="target parameter reduction")
         p_max, r_max = self.max_reduction()
         if target > r_max + 1e-9:
             raise ValueError(
                 f"a {target:.1%} parameter reduction cannot be reached: uniform pruning of this model "
-                f"removes at most {r_max:.1%} (at p={p_max:.2f}); lower the target")
-        lo, hi = 0.0, p_max  # reduction(lo) < target <= reduction(hi), reduction non-decreasing in p
-        if target <= 0.0:
-            return 0.0
-        while hi - lo > tol:
-            mid = (lo + hi) / 2
-            if self.reduction(mid) >= target:
-                hi = mid
-            else:
-                lo = mid
-        best = min((lo, hi), key=lambda q: abs(self.reduction(q) - target))
-        return round(best, 6) if abs(self.reduction(round(best, 6)) - self.reduction(best)) < 1e-12 else best
+                f"removes at most {r_max:.1%} (at p={p_max:.4f}); lower the target")
+        _, counts = self._plateaus()
+        miss = np.abs((1.0 - counts / self.params_before) - target)
+        return self._pick(int(np.argmin(miss)))  # argmin: the first, i.e. smallest p, on ties

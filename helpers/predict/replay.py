@@ -4,42 +4,62 @@
 * with ``round_to`` the kept width of the root layer is rounded down to a multiple of it;
 * a group is skipped when one of its layers already has 1 channel (``_check_pruning_ratio``) or
   would lose all of them (``check_pruning_group``).
+
+The replay runs on numpy arrays, one entry per channel ratio: a sweep over thousands of ratios costs
+about as much as one ratio. Its float steps are Torch-Pruning's (``1 - p``, times ``C``, truncated),
+so each entry is the integer Torch-Pruning computes.
 """
 from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
 
 from .graph import Structure, Tensor
 
 
-def widths(structure: Structure, p: float, round_to: int | None = None) -> dict[tuple, int]:
-    """Every width counter after local pruning at channel ratio ``p`` (already validated)."""
-    width = dict(structure.widths)
+def widths(structure: Structure, ps: np.ndarray, round_to: int | None = None) -> dict[tuple, np.ndarray]:
+    """Every width counter after local pruning, for each channel ratio in ``ps`` (validated)."""
+    ps = np.asarray(ps, dtype=np.float64)
+    width = {key: np.full(ps.shape, w, dtype=np.int64) for key, w in structure.widths.items()}
     for g in structure.groups:
-        if any(width[d.key] == 1 for d in g.deps if not d.is_param):
-            continue
         per_group = g.channels // g.ch_groups
-        n_pruned = per_group - int(per_group * (1 - p))
-        if n_pruned <= 0:
-            continue
+        n_pruned = per_group - (per_group * (1.0 - ps)).astype(np.int64)  # int() truncates, as astype does
+        skip = n_pruned <= 0
+        for d in g.deps:
+            if not d.is_param:
+                skip |= width[d.key] == 1
         if round_to:
             current = width[g.root_key]
             kept = current - n_pruned
-            n_pruned = max(current - (kept - kept % round_to), 0)
-        removed = min(n_pruned, per_group) * g.ch_groups
-        if removed == 0:
-            continue
-        if any(width[d.key] <= removed * d.per_channel for d in g.deps):
-            continue
+            n_pruned = np.maximum(current - (kept - kept % round_to), 0)  # numpy's % floors, as Python's
+        removed = np.minimum(n_pruned, per_group) * g.ch_groups
+        skip |= removed == 0
         for d in g.deps:
-            width[d.key] -= removed * d.per_channel
+            skip |= width[d.key] <= removed * d.per_channel
+        cut = np.where(skip, 0, removed)
+        for d in g.deps:
+            width[d.key] = width[d.key] - cut * d.per_channel
     return width
 
 
-def count(tensors: list[Tensor], width: dict[tuple, int]) -> int:
-    """Parameters of ``tensors`` at the widths ``width``."""
-    total = 0
+def count(tensors: list[Tensor], width: dict[tuple, np.ndarray], shape: tuple) -> np.ndarray:
+    """Parameters of ``tensors`` at the widths ``width``: an array of ``shape`` (the ratios')."""
+    total = np.zeros(shape, dtype=np.int64)
     for t in tensors:
         n = 1
         for d in t.dims:
-            n *= d if isinstance(d, int) else width[d[0]] // d[1]
-        total += n
+            n = n * (d if isinstance(d, int) else width[d[0]] // d[1])
+        total = total + n
     return total
+
+
+def breakpoints(structure: Structure) -> list[Fraction]:
+    """The channel ratios in [0, 1) where some kept width can change, exactly, in increasing order.
+
+    A group of C channels keeps ``int(C * (1 - p))``, which steps down at p = i/C; every other step
+    (rounding, skipping) is a function of those integers. Between two consecutive breakpoints
+    ``a < b`` every width is constant on ``(a, b]``; p = 0 is a breakpoint of its own.
+    """
+    sizes = {g.channels // g.ch_groups for g in structure.groups}
+    return sorted({Fraction(i, c) for c in sizes if c > 0 for i in range(c)} | {Fraction(0)})
