@@ -182,6 +182,19 @@ def _counters(model, dg) -> tuple[dict[tuple, int], dict[tuple, int]]:
     return widths, channel_groups
 
 
+_RANKS_ITS_ROOT = (tp.prune_conv_out_channels, tp.prune_linear_out_channels)
+
+
+def _ranked_for_sure(group) -> bool:
+    """Whether ``GroupMagnitudeImportance`` certainly ranks ``group`` without failing, so that it
+    need not be computed (a pass over every weight of the group): it scores a conv or linear root's
+    output channels first, and the only index mapping it can trip on is a grouped conv's inputs
+    (a depthwise conv's inputs have a pruning function of their own)."""
+    if group[0].dep.handler not in _RANKS_ITS_ROOT:
+        return False
+    return not any(dep.handler == tp.prune_conv_in_channels and dep.target.module.groups > 1 for dep, _ in group)
+
+
 def _groups(model, dg, ignored, widths, channel_groups) -> list[Group]:
     names = {id(m): n for n, m in model.named_modules()} | {id(p): n for n, p in model.named_parameters()}
     importance = tp.importance.GroupMagnitudeImportance(p=2)
@@ -190,8 +203,8 @@ def _groups(model, dg, ignored, widths, channel_groups) -> list[Group]:
     for group in dg.get_all_groups(ignored_layers=ignored_modules(ignored), root_module_types=roots):
         root = group[0].dep.target.module
         try:
-            if importance(group) is None:  # nothing to rank: BasePruner skips the group
-                continue
+            if not _ranked_for_sure(group) and importance(group) is None:
+                continue  # nothing to rank: BasePruner skips the group
         except Exception as err:  # BasePruner ranks every group the same way, and fails the same way
             raise refuse(names.get(id(root), "?"), root, f"roots a group that Torch-Pruning's importance "
                          f"fails on ({type(err).__name__}: {err}), so BasePruner fails too") from err
@@ -221,6 +234,9 @@ def _groups(model, dg, ignored, widths, channel_groups) -> list[Group]:
             key = out_key if is_out else in_key
             if key not in widths:  # an op without a width of its own (add, concat, flatten)
                 continue
+            if idxs and max(idxs) >= widths[key]:
+                raise refuse(names.get(id(target), "?"), target, f"is reached with channel index {max(idxs)}, "
+                             f"beyond its {widths[key]} channels")
             if len(idxs) % channels:
                 raise refuse(names.get(id(target), "?"), target, f"loses {len(idxs)} entries per "
                              f"{channels} root channels, an uneven mapping the replay does not follow")

@@ -53,15 +53,25 @@ class ParameterModel:
         self.round_to = check_round_to(round_to)
         self._structure = graph.read(model, example_inputs, ignored_layers)
         self.params_before = sum(t.numel for t in self._structure.tensors)
-        self._table: tuple[list[Fraction], np.ndarray] | None = None
+        self._sizes = replay.sizes(self._structure)
+        self._table: tuple[list[float], np.ndarray] | None = None
+        self._by_kept: dict[tuple[int, ...], int] = {}
 
     # ---- counts ------------------------------------------------------------------------------
     def params(self, p: float) -> int:
-        """Exact parameter count after pruning a fraction ``p`` of every group's channels."""
-        return int(self.params_at([check_channel_ratio(p)])[0])
+        """Exact parameter count after pruning a fraction ``p`` of every group's channels.
+
+        The count depends on ``p`` only through the kept widths ``int(C * (1 - p))`` of the group
+        sizes C: it is looked up by those integers in the table of plateaus (built on the first call,
+        a few milliseconds), and replayed in full for a combination the table lacks."""
+        p = check_channel_ratio(p)
+        self._plateaus()
+        count = self._by_kept.get(replay.kept(self._sizes, p))
+        return int(self.params_at([p])[0]) if count is None else count
 
     def params_at(self, ps) -> np.ndarray:
-        """``params`` for many channel ratios at once (one replay over an array), e.g. for a curve."""
+        """``params`` for many channel ratios at once, each replayed on its own (one pass over an
+        array), e.g. for a curve or a brute-force check."""
         given = np.asarray(ps)
         if given.dtype.kind not in "fiu" or not np.all((given >= 0) & (given < 1)):
             for p in given.flat:  # the first bad one, with check_channel_ratio's message
@@ -95,13 +105,16 @@ class ParameterModel:
         return sorted(out, key=lambda r: -r["params"])
 
     # ---- budgets -----------------------------------------------------------------------------
-    def _plateaus(self) -> tuple[list[Fraction], np.ndarray]:
+    def _plateaus(self) -> tuple[list[float], np.ndarray]:
         """Breakpoints ``b`` and the parameter count on each plateau: plateau 0 is p = 0, plateau k
         the interval (b[k-1], b[k]] (the last one (b[-1], 1)). Every count the model can reach."""
         if self._table is None:
             bps = replay.breakpoints(self._structure)
-            inside = [0.0] + [float((a + b) / 2) for a, b in zip(bps, bps[1:])] + [float((bps[-1] + 1) / 2)]
-            self._table = (bps, self.params_at(inside))
+            inside = np.concatenate([[0.0], (bps[:-1] + bps[1:]) / 2, [(bps[-1] + 1) / 2]])
+            counts = self.params_at(inside)
+            self._table = (bps.tolist(), counts)
+            kept = (np.array(self._sizes)[:, None] * (1.0 - inside[None, :])).astype(np.int64)
+            self._by_kept = dict(zip(map(tuple, kept.T.tolist()), counts.tolist()))
         return self._table
 
     def _pick(self, k: int) -> float:
@@ -109,13 +122,13 @@ class ParameterModel:
         bps, counts = self._plateaus()
         if k == 0:
             return 0.0
-        lo, hi = bps[k - 1], (bps[k] if k < len(bps) else Fraction(1))
+        lo, hi = Fraction(bps[k - 1]), Fraction(bps[k] if k < len(bps) else 1)
         for decimals in range(4, 16):
             scale = 10 ** decimals
             q = Fraction(math.floor(lo * scale) + 1, scale)
-            # two tries: float rounding may move the first one onto the next plateau's edge
+            # two tries: at an edge the float arithmetic may put the first on the next plateau
             for candidate in (q, q + Fraction(1, scale)):
-                if candidate <= hi and candidate < 1 and self.params(float(candidate)) == counts[k]:
+                if candidate <= hi and candidate < 1 and self.params_at([float(candidate)])[0] == counts[k]:
                     return float(candidate)
         return float((lo + hi) / 2)
 

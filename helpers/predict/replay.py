@@ -11,8 +11,6 @@ so each entry is the integer Torch-Pruning computes.
 """
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
 from .graph import Structure, Tensor
@@ -54,12 +52,24 @@ def count(tensors: list[Tensor], width: dict[tuple, np.ndarray], shape: tuple) -
     return total
 
 
-def breakpoints(structure: Structure) -> list[Fraction]:
-    """The channel ratios in [0, 1) where some kept width can change, exactly, in increasing order.
+def sizes(structure: Structure) -> list[int]:
+    """The distinct channel counts C (per channel group) that the groups cut by ``int(C * (1 - p))``.
+    Every width after pruning, so every count, is a function of those integers alone."""
+    return sorted({g.channels // g.ch_groups for g in structure.groups} - {0})
 
-    A group of C channels keeps ``int(C * (1 - p))``, which steps down at p = i/C; every other step
-    (rounding, skipping) is a function of those integers. Between two consecutive breakpoints
-    ``a < b`` every width is constant on ``(a, b]``; p = 0 is a breakpoint of its own.
+
+def kept(group_sizes: list[int], p: float) -> tuple[int, ...]:
+    """``int(C * (1 - p))`` for each size C, with Torch-Pruning's float steps."""
+    return tuple(int(c * (1.0 - p)) for c in group_sizes)
+
+
+def breakpoints(structure: Structure) -> np.ndarray:
+    """The channel ratios in [0, 1) where some kept width can change, in increasing order.
+
+    A group of C channels keeps ``int(C * (1 - p))``, which steps down just after p = i/C; every
+    other step (rounding, skipping) is a function of those integers. So every width is constant on
+    ``(b[k-1], b[k]]`` between consecutive breakpoints, and p = 0 is a breakpoint of its own. As
+    floats they are exact enough: two different i/C lie at least 1/C^2 (far above float rounding)
+    apart, and equal ones round to the same float.
     """
-    sizes = {g.channels // g.ch_groups for g in structure.groups}
-    return sorted({Fraction(i, c) for c in sizes if c > 0 for i in range(c)} | {Fraction(0)})
+    return np.unique(np.concatenate([np.zeros(1)] + [np.arange(c) / c for c in sizes(structure)]))

@@ -1,7 +1,8 @@
 """Benchmark: the exact predictor against pruning and counting, printed as ratios.
 
 Per (model, p): one predictor evaluation vs one prune-and-count (copy the model, prune it, count
-its parameters). Per model: a 6-ratio sweep, the predictor's build included, vs six prune-and-counts.
+its parameters). Per model: a 6-ratio sweep, the predictor's build (tracing and its table of
+plateaus) included, vs six prune-and-counts.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def main(models=None, ratios=theory.SEED_RATIOS, device="auto") -> list[dict]:
         count(model, inputs)  # warm-up: the first forward pays one-off costs
         start = time.perf_counter()
         predictor = ParameterModel(model, inputs, ignored)
+        predictor.params(ratios[0])  # the first call builds the table of plateaus: part of the build
         build_s = time.perf_counter() - start
         prune_total = 0.0
         eval_total = 0.0
@@ -57,6 +59,6 @@ def main(models=None, ratios=theory.SEED_RATIOS, device="auto") -> list[dict]:
               f"{s['speedup']:>9.1f}x")
     print(f"\nper evaluation: min {min(r['speedup'] for r in rows):.0f}x, "
           f"median {sorted(r['speedup'] for r in rows)[len(rows) // 2]:.0f}x (goal >= 100x)")
-    print(f"per sweep: min {min(s['speedup'] for s in sweeps):.1f}x (goal >= 5x)")
+    print(f"per sweep: min {min(s['speedup'] for s in sweeps):.1f}x (goal >= 10x)")
     print(f"largest error: {max(abs(r['error']) for r in rows)} parameters (goal 0)")
     return rows
