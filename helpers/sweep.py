@@ -104,7 +104,8 @@ def ratio_sweep(model: nn.Module, example_inputs: torch.Tensor, ratios: Sequence
     C0, as one step to ``p`` does, so a row equals pruning the unpruned model once at ``p`` (and
     ``ParameterModel.params(p)``) when no ``round_to`` applies and no group is skipped. With
     ``round_to``, or where a group's width would reach 0, the path matters and the rows are this
-    schedule's own counts (``tests/test_sweep.py`` holds a case of each kind).
+    schedule's own counts, which ``ParameterModel(..., iterative_steps=n)`` predicts
+    (``tests/test_sweep.py`` holds a case of each kind).
     """
     keep = sorted({round(theory.check_channel_ratio(r), 6) for r in ratios})
     if pruning_ratio is None or iterative_steps is None:
@@ -199,14 +200,15 @@ def settings_table(name: str, settings: Sequence[dict], device: torch.device | s
         p, round_to = s["channel_ratio"], s.get("round_to")
         ignore = s.get("ignore_classifier", True)
         ignored = classifier if ignore else []
+        steps = s.get("iterative_steps", 1)
         predicted = None
         if not s.get("global_pruning"):
-            key = (ignore, round_to)
+            key = (ignore, round_to, steps)
             if key not in predictors:
-                predictors[key] = ParameterModel(model, inputs, ignored, round_to=round_to)
+                predictors[key] = ParameterModel(model, inputs, ignored, round_to=round_to, iterative_steps=steps)
             predicted = predictors[key].params(p)
         result = prune_copy(model, inputs, p, ignored, round_to=round_to,
-                            global_pruning=s.get("global_pruning", False), iterative_steps=s.get("iterative_steps", 1))
+                            global_pruning=s.get("global_pruning", False), iterative_steps=steps)
         with torch.no_grad():
             shape = tuple(result.model(inputs).shape)
         rows.append({"label": s.get("label", str(s)), "params_before": result.params_before,

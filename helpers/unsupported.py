@@ -2,15 +2,15 @@
 
 One table of constructs that Torch-Pruning 1.6.1 cannot handle, each with the reason a learner
 should read. ``zoo`` refuses these architectures by name; ``pruning`` and ``predict`` refuse a
-model that contains one of these layers before tracing it (Swin's tracer alone would take minutes
-and gigabytes before failing).
+model that contains one of these layers before tracing it (on Swin and MaxViT the tracer would take
+minutes and gigabytes before failing).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from torch import nn
-from torchvision.models import shufflenetv2, swin_transformer
+from torchvision.models import maxvit, shufflenetv2, swin_transformer
 
 
 class UnsupportedModel(ValueError):
@@ -34,6 +34,10 @@ CONSTRUCTS = (
               "Swin's shifted-window attention uses operations Torch-Pruning's dependency graph does not "
               "support (tracing it takes gigabytes and minutes before failing)",
               tuple(f"swin{v}_{s}" for v in ("", "_v2") for s in ("t", "s", "b"))),
+    Construct((maxvit.PartitionAttentionLayer,),
+              "MaxViT's window and grid attention (partitioned by reshapes) exhausts Torch-Pruning's "
+              "tracer (minutes, then MemoryError past 14 GB)",
+              ("maxvit_t",)),
 )
 
 # architecture name -> reason, for the zoo

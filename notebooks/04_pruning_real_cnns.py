@@ -11,7 +11,7 @@
 #
 # **Prerequisites**: 02 · The quadratic law, 03 · Where the rule bends.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 9 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 10 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -158,7 +158,9 @@ print(f"a 64-channel group at p=0.3 keeps {kept}; round_to=8: {kept - kept % 8};
 #   above), not a multiple of 8, and `round_to` lowers that to the multiple below: rounding only ever
 #   removes *more*.
 # - **iterative_steps**: local pruning in 5 steps ends on exactly the same widths as one step,
-#   because each step's ratio is taken relative to the original width.
+#   because each step's ratio is taken relative to the original width. That holds here; where
+#   `round_to` bites or a group would be emptied the path can matter (`tests/test_sweep.py` has two
+#   small models where it does), and `ParameterModel(..., iterative_steps=5)` replays the schedule.
 # - Every local setting is predicted to the parameter by `ParameterModel`.
 #
 # **global_pruning** is different: channels compete across groups by importance, so the per-layer
@@ -248,6 +250,56 @@ assert classifier_share > 0.4
 above = sorted({r["model"] for r in rows if r["param_reduction"] > r["rule_reduction"]})
 print("above the rule at some ratio (rounding):", ", ".join(above) or "none")
 assert all(zoo.family(n) in ("RegNet", "ResNeXt", "DenseNet") for n in above)
+
+# %% [markdown]
+# ### Exact, or refused
+#
+# `ParameterModel` either agrees with Torch-Pruning to the parameter or raises
+# `helpers.unsupported.UnsupportedModel`, naming the layer and what to do; it never guesses. GoogLeNet
+# built with its auxiliary heads is such a case: in eval mode the forward pass never reaches them.
+# See what Torch-Pruning does to it, then what the predictor says:
+
+# %%
+import torch
+import torchvision
+
+from helpers.predict import ParameterModel
+from helpers.pruning import prune_copy
+from helpers.unsupported import UnsupportedModel
+
+example = torch.randn(1, 3, 224, 224)
+with_aux = torchvision.models.googlenet(weights=None, init_weights=False).eval()
+pruned = prune_copy(with_aux, example, 0.5, [with_aux.fc, with_aux.aux1.fc2, with_aux.aux2.fc2]).model
+received = {}
+
+
+def record_input(module, args):  # a forward pre-hook: note the channels reaching aux1
+    received["channels"] = args[0].shape[1]
+
+
+pruned.aux1.register_forward_pre_hook(record_input)
+try:
+    pruned.train()(example)  # training mode runs the auxiliary heads
+except RuntimeError as err:
+    broken = str(err).splitlines()[0]
+print(f"after pruning, aux1 expects {pruned.aux1.conv.conv.in_channels} input channels and receives "
+      f"{received['channels']}; the training-mode forward pass fails: {broken}")
+try:
+    ParameterModel(with_aux, example, [with_aux.fc, with_aux.aux1.fc2, with_aux.aux2.fc2])
+except UnsupportedModel as err:
+    refusal = str(err)
+    print(refusal)
+assert received["channels"] < pruned.aux1.conv.conv.in_channels and "never reaches it" in refusal
+
+# %% [markdown]
+# Built without the heads (`aux_logits=False`), the same network is predicted to the parameter:
+
+# %%
+without_aux = torchvision.models.googlenet(weights=None, init_weights=False, aux_logits=False).eval()
+predicted = ParameterModel(without_aux, example, [without_aux.fc]).params(0.5)
+measured = prune_copy(without_aux, example, 0.5, [without_aux.fc], count_macs=False).params_after
+print(f"googlenet without auxiliary heads, p=0.5: predicted {predicted:,}, measured {measured:,}")
+assert predicted == measured
 #
 # ## Exercises
 #
@@ -280,10 +332,12 @@ helpers.checks.check("resnet18_stem_group", stem_answer);
 # - A pruning group is the set of layers that must lose the same channels; residual additions make
 #   one group of a whole stage. Torch-Pruning's `DependencyGraph` finds them by tracing the model.
 # - `ignored_layers` keeps the classes; forgetting it breaks the model while the count looks fine.
-#   `round_to` only ever removes more; local `iterative_steps` end on the one-step widths; global
-#   pruning's count depends on the weights.
+#   `round_to` only ever removes more; on ResNet-18 local `iterative_steps` end on the one-step
+#   widths; global pruning's count depends on the weights.
 # - On a dozen torchvision CNNs the measured reduction equals `ParameterModel`'s prediction to the
 #   parameter, and lies below `1-(1-p)²`; every pruned model still runs with 1000 outputs.
+# - Where it cannot be exact, `ParameterModel` refuses with `UnsupportedModel` instead of guessing:
+#   GoogLeNet's auxiliary heads, which pruning breaks, are refused; without them it is exact.
 #
 # **Exercises**: `kept_channels` (how a local pruner rounds), `resnet18_stem_group` (the size of a
 # residual group).

@@ -10,8 +10,8 @@ from helpers import theory, zoo
 from helpers.predict import ParameterModel
 from helpers.pruning import prune_copy
 
-# (classifier ignored, round_to) x channel ratios, over the whole zoo
-CONFIGS = [(True, None), (False, None), (True, 2), (True, 4), (False, 8)]
+# (classifier ignored, round_to, iterative_steps) x channel ratios, over the whole zoo
+CONFIGS = [(True, None, 1), (False, None, 1), (True, 2, 1), (True, 4, 1), (False, 8, 1), (True, 8, 3)]
 RATIOS = [0.1, 0.37, 0.5, 0.9]
 
 
@@ -41,16 +41,16 @@ def built():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("ignore,round_to", CONFIGS, ids=lambda v: str(v))
+@pytest.mark.parametrize("ignore,round_to,steps", CONFIGS, ids=lambda v: str(v))
 @pytest.mark.parametrize("name", zoo.names() + list(EXTRA))
-def test_predictor_equals_torch_pruning(name, ignore, round_to, built):
+def test_predictor_equals_torch_pruning(name, ignore, round_to, steps, built):
     model, inputs, ignored = built(name)
     ignored = ignored if ignore else []
-    predictor = ParameterModel(model, inputs, ignored, round_to=round_to)
+    predictor = ParameterModel(model, inputs, ignored, round_to=round_to, iterative_steps=steps)
     assert predictor.params(0.0) == sum(p.numel() for p in model.parameters())
     for p in RATIOS:
-        result = prune_copy(model, inputs, p, ignored, round_to=round_to, count_macs=False)
-        assert predictor.params(p) == result.params_after, f"{name} p={p} round_to={round_to}"
+        result = prune_copy(model, inputs, p, ignored, round_to=round_to, iterative_steps=steps, count_macs=False)
+        assert predictor.params(p) == result.params_after, f"{name} p={p} round_to={round_to} steps={steps}"
 
 
 @pytest.fixture(scope="module")

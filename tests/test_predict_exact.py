@@ -22,14 +22,16 @@ def _image(channels=3, size=8):
     return torch.randn(1, channels, size, size)
 
 
-def _assert_exact(model, inputs, ignored=(), round_tos=ROUND_TOS, ratios=RATIOS):
-    """The predictor equals Torch-Pruning's count of a pruned copy at every (round_to, p)."""
+def _assert_exact(model, inputs, ignored=(), round_tos=ROUND_TOS, ratios=RATIOS, steps=(1,)):
+    """The predictor equals Torch-Pruning's count of a pruned copy at every (round_to, steps, p)."""
     for round_to in round_tos:
-        predictor = ParameterModel(model, inputs, ignored, round_to=round_to)
-        assert predictor.params(0) == sum(p.numel() for p in model.parameters())
-        for p in ratios:
-            result = pruning.prune_copy(model, inputs, p, ignored, round_to=round_to, count_macs=False)
-            assert predictor.params(p) == result.params_after, f"round_to={round_to} p={p}"
+        for n in steps:
+            predictor = ParameterModel(model, inputs, ignored, round_to=round_to, iterative_steps=n)
+            assert predictor.params(0) == sum(p.numel() for p in model.parameters())
+            for p in ratios:
+                result = pruning.prune_copy(model, inputs, p, ignored, round_to=round_to, iterative_steps=n,
+                                            count_macs=False)
+                assert predictor.params(p) == result.params_after, f"round_to={round_to} steps={n} p={p}"
 
 
 class Concat(nn.Module):
@@ -123,7 +125,7 @@ class WithUnused(Stack):
                          ids=["concat", "flatten", "grouped-depthwise-prelu", "groupnorm", "layer-scale"])
 def test_exact_on_synthetic_constructs(make):
     model = make().eval()
-    _assert_exact(model, _image(), [model.fc])
+    _assert_exact(model, _image(), [model.fc], steps=(1, 3))
 
 
 def test_exact_without_ignoring_the_classifier():
@@ -267,6 +269,9 @@ def test_swin_is_refused_at_once_by_pruning_and_prediction():
         assert time.perf_counter() - start < 5  # no tracing (which takes minutes and gigabytes)
     with pytest.raises(UnsupportedModel, match="swin_t cannot be pruned"):
         zoo.build("swin_t")
+    maxvit = tvm.maxvit_t(weights=None).eval()
+    with pytest.raises(UnsupportedModel, match="PartitionAttentionLayer.*MaxViT"):
+        ParameterModel(maxvit, inputs, [maxvit.classifier[-1]])
     with pytest.raises(ValueError, match="unknown model"):
         zoo.build("resnet9000")
 

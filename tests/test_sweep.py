@@ -135,6 +135,13 @@ def test_iterative_differs_from_one_shot_with_round_to():
                             for p in RATIOS]
         rows = sweep.ratio_sweep(model, inputs, RATIOS, ignored, round_to=round_to)
         assert [r["params"] for r in rows] != one_shot, build.__name__
+        # the iterative schedule itself is predicted exactly
+        for steps in (2, 4):
+            predictor = predict.ParameterModel(model, inputs, ignored, round_to=round_to, iterative_steps=steps)
+            for p in RATIOS:
+                measured = pruning.prune_copy(model, inputs, p, ignored, round_to=round_to, iterative_steps=steps,
+                                              count_macs=False).params_after
+                assert predictor.params(p) == measured, (build.__name__, steps, p)
 
 
 def test_ratio_sweep_with_an_explicit_schedule_and_round_to():

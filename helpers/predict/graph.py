@@ -41,10 +41,10 @@ FIX = ("put that layer in ignored_layers if it should keep its width, or measure
        "(helpers.budget.bisect_by_pruning)")
 
 
-def refuse(name: str, module, why: str) -> UnsupportedModel:
+def refuse(name: str, module, why: str, fix: str = FIX) -> UnsupportedModel:
     """The error for one layer: which layer, why the count would be wrong, and what to do."""
     return UnsupportedModel(f"ParameterModel cannot predict this model exactly: {name or 'the model'} "
-                            f"({type(module).__name__}) {why}; {FIX}")
+                            f"({type(module).__name__}) {why}; {fix}")
 
 
 @dataclass
@@ -151,8 +151,9 @@ def _check_reached(model: nn.Module, dg, ignored) -> None:
                 continue  # traced, left alone on purpose, or a scalar no pruning can change
             raise refuse(mod_name, module, f"holds {p_name} but the forward pass on example_inputs never "
                          "reaches it, so Torch-Pruning would shrink the layers around it and leave it at "
-                         "full width (an auxiliary head used only in training mode then breaks). If it is "
-                         "never used, remove it (e.g. aux_logits=False)")
+                         "full width (an auxiliary head used only in training mode then breaks)",
+                         "if it is never used, remove it (e.g. aux_logits=False), or put it in "
+                         "ignored_layers to accept it at full width")
 
 
 def _counters(model, dg) -> tuple[dict[tuple, int], dict[tuple, int]]:

@@ -30,9 +30,11 @@ class ParameterModel:
     * ``solve(target)``: the channel ratio whose exact reduction is closest to a parameter budget;
       ``max_reduction()`` the most that uniform pruning can remove.
 
-    Limits: it models Torch-Pruning 1.6.1's *local* pruning in one step with group magnitude
-    importance, one ratio for every group. Global pruning, ``pruning_ratio_dict`` and iterative
-    schedules are not modelled (prune and count instead: ``helpers.budget.bisect_by_pruning``).
+    Limits: it models Torch-Pruning 1.6.1's *local* pruning with group magnitude importance, one
+    ratio for every group, in one step or in ``iterative_steps`` of its linear schedule (which can
+    end on other widths than one step where ``round_to`` applies or a group would be emptied).
+    Global pruning and ``pruning_ratio_dict`` are not modelled (prune and count instead:
+    ``helpers.budget.bisect_by_pruning``).
     Exact or refused: a model whose count could differ from Torch-Pruning's (tied weights, extra
     tensors on a known layer, a layer the example inputs never reach, a layer type the replay does
     not follow) raises ``helpers.unsupported.UnsupportedModel`` at build time, naming the layer.
@@ -49,8 +51,11 @@ class ParameterModel:
     """
 
     def __init__(self, model: nn.Module, example_inputs: torch.Tensor, ignored_layers=(),
-                 round_to: int | None = None):
+                 round_to: int | None = None, iterative_steps: int = 1):
         self.round_to = check_round_to(round_to)
+        if isinstance(iterative_steps, bool) or int(iterative_steps) != iterative_steps or iterative_steps < 1:
+            raise ValueError(f"iterative_steps must be a positive integer, got {iterative_steps!r}")
+        self.iterative_steps = int(iterative_steps)
         self._structure = graph.read(model, example_inputs, ignored_layers)
         self.params_before = sum(t.numel for t in self._structure.tensors)
         self._sizes = replay.sizes(self._structure)
@@ -66,7 +71,7 @@ class ParameterModel:
         a few milliseconds), and replayed in full for a combination the table lacks."""
         p = check_channel_ratio(p)
         self._plateaus()
-        count = self._by_kept.get(replay.kept(self._sizes, p))
+        count = self._by_kept.get(replay.kept(self._sizes, p, self.iterative_steps))
         return int(self.params_at([p])[0]) if count is None else count
 
     def params_at(self, ps) -> np.ndarray:
@@ -77,7 +82,8 @@ class ParameterModel:
             for p in given.flat:  # the first bad one, with check_channel_ratio's message
                 check_channel_ratio(p.item() if given.dtype.kind in "fiub" else p)
         ps = given.astype(np.float64)
-        return replay.count(self._structure.tensors, replay.widths(self._structure, ps, self.round_to), ps.shape)
+        width = replay.widths(self._structure, ps, self.round_to, self.iterative_steps)
+        return replay.count(self._structure.tensors, width, ps.shape)
 
     def reduction(self, p: float) -> float:
         """Fraction of parameters removed at channel ratio ``p``."""
@@ -109,12 +115,12 @@ class ParameterModel:
         """Breakpoints ``b`` and the parameter count on each plateau: plateau 0 is p = 0, plateau k
         the interval (b[k-1], b[k]] (the last one (b[-1], 1)). Every count the model can reach."""
         if self._table is None:
-            bps = replay.breakpoints(self._structure)
+            bps = replay.breakpoints(self._structure, self.iterative_steps)
             inside = np.concatenate([[0.0], (bps[:-1] + bps[1:]) / 2, [(bps[-1] + 1) / 2]])
             counts = self.params_at(inside)
             self._table = (bps.tolist(), counts)
-            kept = (np.array(self._sizes)[:, None] * (1.0 - inside[None, :])).astype(np.int64)
-            self._by_kept = dict(zip(map(tuple, kept.T.tolist()), counts.tolist()))
+            kept = replay.kept_at(self._sizes, inside, self.iterative_steps)
+            self._by_kept = dict(zip(kept, counts.tolist()))
         return self._table
 
     def _pick(self, k: int) -> float:

@@ -16,28 +16,36 @@ import numpy as np
 from .graph import Structure, Tensor
 
 
-def widths(structure: Structure, ps: np.ndarray, round_to: int | None = None) -> dict[tuple, np.ndarray]:
-    """Every width counter after local pruning, for each channel ratio in ``ps`` (validated)."""
+def widths(structure: Structure, ps: np.ndarray, round_to: int | None = None,
+           iterative_steps: int = 1) -> dict[tuple, np.ndarray]:
+    """Every width counter after local pruning, for each channel ratio in ``ps`` (validated).
+
+    With ``iterative_steps`` the schedule is Torch-Pruning's linear one: step i aims at
+    ``(i / steps) * p`` of each group's *initial* width, cutting from its current width.
+    """
     ps = np.asarray(ps, dtype=np.float64)
     width = {key: np.full(ps.shape, w, dtype=np.int64) for key, w in structure.widths.items()}
-    for g in structure.groups:
-        per_group = g.channels // g.ch_groups
-        n_pruned = per_group - (per_group * (1.0 - ps)).astype(np.int64)  # int() truncates, as astype does
-        skip = n_pruned <= 0
-        for d in g.deps:
-            if not d.is_param:
-                skip |= width[d.key] == 1
-        if round_to:
-            current = width[g.root_key]
-            kept = current - n_pruned
-            n_pruned = np.maximum(current - (kept - kept % round_to), 0)  # numpy's % floors, as Python's
-        removed = np.minimum(n_pruned, per_group) * g.ch_groups
-        skip |= removed == 0
-        for d in g.deps:
-            skip |= width[d.key] <= removed * d.per_channel
-        cut = np.where(skip, 0, removed)
-        for d in g.deps:
-            width[d.key] = width[d.key] - cut * d.per_channel
+    for step in range(1, iterative_steps + 1):
+        target = (step / float(iterative_steps)) * ps  # tp.pruner.algorithms.scheduler.linear_scheduler
+        for g in structure.groups:
+            initial = g.channels // g.ch_groups
+            current = width[g.root_key] // g.ch_groups
+            n_pruned = current - (initial * (1.0 - target)).astype(np.int64)  # astype truncates, as int()
+            skip = n_pruned <= 0
+            for d in g.deps:
+                if not d.is_param:
+                    skip |= width[d.key] == 1
+            if round_to:
+                root = width[g.root_key]
+                kept = root - n_pruned
+                n_pruned = np.maximum(root - (kept - kept % round_to), 0)  # numpy's % floors, as Python's
+            removed = np.minimum(n_pruned, current) * g.ch_groups
+            skip |= removed == 0
+            for d in g.deps:
+                skip |= width[d.key] <= removed * d.per_channel
+            cut = np.where(skip, 0, removed)
+            for d in g.deps:
+                width[d.key] = width[d.key] - cut * d.per_channel
     return width
 
 
@@ -58,18 +66,30 @@ def sizes(structure: Structure) -> list[int]:
     return sorted({g.channels // g.ch_groups for g in structure.groups} - {0})
 
 
-def kept(group_sizes: list[int], p: float) -> tuple[int, ...]:
-    """``int(C * (1 - p))`` for each size C, with Torch-Pruning's float steps."""
-    return tuple(int(c * (1.0 - p)) for c in group_sizes)
+def kept(group_sizes: list[int], p: float, iterative_steps: int = 1) -> tuple[int, ...]:
+    """``int(C * (1 - p_i))`` for each size C and each step's target p_i, with Torch-Pruning's float
+    steps: the integers every count is a function of."""
+    return tuple(int(c * (1.0 - (step / float(iterative_steps)) * p))
+                 for step in range(1, iterative_steps + 1) for c in group_sizes)
 
 
-def breakpoints(structure: Structure) -> np.ndarray:
+def kept_at(group_sizes: list[int], ps: np.ndarray, iterative_steps: int = 1) -> list[tuple[int, ...]]:
+    """``kept`` for every ratio in ``ps`` (one tuple per ratio)."""
+    rows = [(np.array(group_sizes)[:, None] * (1.0 - (step / float(iterative_steps)) * ps[None, :])).astype(np.int64)
+            for step in range(1, iterative_steps + 1)]
+    return list(map(tuple, np.concatenate(rows).T.tolist()))
+
+
+def breakpoints(structure: Structure, iterative_steps: int = 1) -> np.ndarray:
     """The channel ratios in [0, 1) where some kept width can change, in increasing order.
 
-    A group of C channels keeps ``int(C * (1 - p))``, which steps down just after p = i/C; every
-    other step (rounding, skipping) is a function of those integers. So every width is constant on
-    ``(b[k-1], b[k]]`` between consecutive breakpoints, and p = 0 is a breakpoint of its own. As
-    floats they are exact enough: two different i/C lie at least 1/C^2 (far above float rounding)
-    apart, and equal ones round to the same float.
+    A group of C channels keeps ``int(C * (1 - p))``, which steps down just after p = j/C (after
+    p = j/C * steps/i at step i of an iterative schedule); every other step (rounding, skipping) is a
+    function of those integers. So every width is constant on ``(b[k-1], b[k]]`` between consecutive
+    breakpoints, and p = 0 is a breakpoint of its own. As floats they are exact enough: two different
+    ones lie at least about 1/(steps C)^2 apart, far above float rounding.
     """
-    return np.unique(np.concatenate([np.zeros(1)] + [np.arange(c) / c for c in sizes(structure)]))
+    points = [np.zeros(1)] + [np.arange(c) / c * iterative_steps / step for c in sizes(structure)
+                              for step in range(1, iterative_steps + 1)]
+    points = np.unique(np.concatenate(points))
+    return points[points < 1]
