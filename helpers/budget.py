@@ -81,6 +81,10 @@ def bisect_by_pruning(built: Built, target: float, tol: float = 0.002, p_tol: fl
     Stops once a ratio's reduction is within ``tol`` of ``target``, or the bracket is narrower
     than ``p_tol``, or after ``max_evaluations`` prunes; returns the closest ratio tried. Any
     pruner setting passes through ``pruner_kwargs`` (``global_pruning=True``, say).
+
+    Bisection assumes the reduction grows with p. With ``round_to`` it need not (a group whose
+    rounded width would reach 0 is skipped and keeps all its channels), and the search can then
+    miss the closest ratio; for local pruning ``ParameterModel.solve`` is exact.
     """
     target = theory.check_channel_ratio(target, name="target parameter reduction")
     start = time.perf_counter()
