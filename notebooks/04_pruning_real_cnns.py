@@ -2,6 +2,8 @@
 # # 04 · Pruning real CNNs with Torch-Pruning
 #
 # **Learning goals**
+# - prune a network with Torch-Pruning's own API: `BasePruner`, an importance, `step()`, and
+#   `tp.utils.count_ops_and_params` before and after;
 # - read Torch-Pruning's dependency graph: which layers lose parameters when one channel goes;
 # - know what each pruner argument (`pruning_ratio`, `ignored_layers`, `round_to`, `iterative_steps`,
 #   `global_pruning`) does to the parameter count;
@@ -11,7 +13,7 @@
 #
 # **Prerequisites**: 02 · The quadratic law, 03 · Where the rule bends.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 10 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 12 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -44,7 +46,44 @@ RATIOS = theory.SEED_RATIOS
 print(f"{len(MODELS)} models: {', '.join(MODELS)}")
 
 # %% [markdown]
-# ## 1. The dependency graph
+# ## 1. Torch-Pruning's quick start
+#
+# This is Torch-Pruning's README quick start, whole: build the model, count it, give `BasePruner`
+# an importance criterion, the channel ratio and the layers to leave alone, call `step()`, count
+# again. Every pruning in this course is this call.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import torch
+import torch_pruning as tp
+import torchvision
+
+model = torchvision.models.resnet18(weights=None).eval().to(device)
+example_inputs = torch.randn(1, 3, 224, 224, device=device)
+macs_before, params_before = tp.utils.count_ops_and_params(model, example_inputs)
+pruner = tp.pruner.BasePruner(
+    model, example_inputs,
+    importance=tp.importance.GroupMagnitudeImportance(p=2),  # a channel's score: the L2 norm of its group's weights
+    pruning_ratio=0.5,  # remove half of every group's channels
+    ignored_layers=[model.fc],  # keep the 1000 classes
+)
+pruner.step()
+macs_after, params_after = tp.utils.count_ops_and_params(model, example_inputs)
+print(f"parameters: {params_before:,} -> {params_after:,} ({1 - params_after / params_before:.1%} removed)")
+print(f"MACs:       {macs_before:,.0f} -> {macs_after:,.0f} ({1 - macs_after / macs_before:.1%} removed)")
+print("output:", tuple(model(example_inputs).shape))
+
+# %% [markdown]
+# Half of the channels took about three quarters of the parameters with them: the quadratic law of
+# notebook 02, on a real network. `helpers.pruning.prune` is these lines with the counts around
+# them (its docstring shows the call), so the rest of the notebook can prune many models in a line.
+
+# %%
+assert (params_before, params_after) == (11_689_512, 3_055_880)  # the numbers Torch-Pruning's README prints
+assert 0.7 < 1 - params_after / params_before < 0.8 and tuple(model(example_inputs).shape) == (1, 1000)
+
+# %% [markdown]
+# ## 2. The dependency graph
 #
 # Torch-Pruning runs the model once with autograd switched on (so never under `torch.no_grad()`)
 # and records which layer feeds which: its `DependencyGraph`. Removing an output channel of a
@@ -100,7 +139,7 @@ print(f"one stem channel: {sum(r['params_per_channel'] for r in stem_group)} par
 # that is the `(1-p)²` of the rule. `conv1` has only 3 fixed input channels, and BatchNorm weights
 # have a single dimension: they shrink like `(1-p)`.
 #
-# ## 2. The pruner's arguments
+# ## 3. The pruner's arguments
 #
 # `helpers.pruning.prune` wraps Torch-Pruning's `BasePruner` with group L2-magnitude importance.
 # The arguments that change the count:
@@ -179,7 +218,7 @@ assert global_row["output_shape"] == (1, 1000)
 # go, only on how many, so random weights give the counts of the trained models. A global prune's
 # count does depend on the weights; notebook 06 comes back to it.
 #
-# ## 3. A dozen real CNNs
+# ## 4. A dozen real CNNs
 #
 # `sweep.zoo_sweep` builds each model, predicts its count at every ratio with `ParameterModel`,
 # then prunes a copy of it at each ratio in one step, counts it and runs it forward.
@@ -260,9 +299,6 @@ assert all(zoo.family(n) in ("RegNet", "ResNeXt", "DenseNet") for n in above)
 # See what Torch-Pruning does to it, then what the predictor says:
 
 # %%
-import torch
-import torchvision
-
 from helpers.predict import ParameterModel
 from helpers.pruning import prune_copy
 from helpers.unsupported import UnsupportedModel
@@ -327,8 +363,25 @@ helpers.checks.check("resnet18_stem_group", stem_answer);
 # %% [markdown]
 # To see the reference solution: `helpers.checks.reveal("resnet18_stem_group")`.
 #
+# **3. Your own pruner.** Write `build_pruner(model, example_inputs)`, returning Torch-Pruning's
+# `BasePruner` for ResNet-18 with group L2 magnitude importance, channel ratio 0.3, the classifier
+# `model.fc` ignored and `round_to=8` (section 1 has every argument but one). The check builds a fresh
+# ResNet-18, calls `step()` on your pruner and compares the parameter count and the number of classes.
+
+# %%
+def build_pruner(model, example_inputs):
+    raise NotImplementedError  # your code here
+
+
+helpers.checks.check("resnet18_pruner", build_pruner);
+
+# %% [markdown]
+# To see the reference solution: `helpers.checks.reveal("resnet18_pruner")`.
+#
 # ## Summary
 #
+# - Pruning is Torch-Pruning's `BasePruner(model, example_inputs, importance=..., pruning_ratio=...,
+#   ignored_layers=...)` and one `step()`; `tp.utils.count_ops_and_params` counts before and after.
 # - A pruning group is the set of layers that must lose the same channels; residual additions make
 #   one group of a whole stage. Torch-Pruning's `DependencyGraph` finds them by tracing the model.
 # - `ignored_layers` keeps the classes; forgetting it breaks the model while the count looks fine.
@@ -340,4 +393,4 @@ helpers.checks.check("resnet18_stem_group", stem_answer);
 #   GoogLeNet's auxiliary heads, which pruning breaks, are refused; without them it is exact.
 #
 # **Exercises**: `kept_channels` (how a local pruner rounds), `resnet18_stem_group` (the size of a
-# residual group).
+# residual group), `resnet18_pruner` (Torch-Pruning's `BasePruner`, written by you).

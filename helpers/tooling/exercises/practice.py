@@ -1,7 +1,7 @@
 """Exercises of the course's practice notebooks (see helpers.checks)."""
 from functools import lru_cache
 
-from ...checks import Wrong, exercise, expect_close, expect_equal, expect_function  # noqa: F401
+from ...checks import Wrong, call, exercise, expect_close, expect_equal, expect_function  # noqa: F401
 
 NB04, NB05, NB06, NB07 = ("04_pruning_real_cnns", "05_reproducing_the_readme", "06_hitting_a_parameter_budget",
                           "07_macs_and_latency")
@@ -52,6 +52,59 @@ def resnet18_stem_group_solution():
 
     model, inputs, _ = zoo.build("resnet18")
     return sum(r["params_per_channel"] for r in sweep.group_layers(model, inputs, model.conv1))
+
+
+PRUNER_CONFIG = {"pruning_ratio": 0.3, "round_to": 8}  # with the classifier ignored
+
+
+@lru_cache(maxsize=1)
+def _reference_pruned_params() -> int:
+    from ... import pruning, zoo
+
+    model, inputs, ignored = zoo.build("resnet18")
+    return pruning.prune_copy(model, inputs, PRUNER_CONFIG["pruning_ratio"], ignored,
+                              round_to=PRUNER_CONFIG["round_to"], count_macs=False).params_after
+
+
+def _check_pruner(fn):
+    import torch
+
+    from ... import counting, zoo
+
+    model, inputs, _ = zoo.build("resnet18")
+    pruner = call(fn, "build_pruner", model, inputs, label="build_pruner(model, example_inputs)")
+    if not hasattr(pruner, "step"):
+        raise Wrong(f"return the pruner (a tp.pruner.BasePruner), got {type(pruner).__name__}")
+    call(pruner.step, "pruner.step")
+    with torch.no_grad():
+        classes = model(inputs).shape[-1]
+    if classes != 1000:
+        raise Wrong(f"the pruned model outputs {classes} classes, not 1000: leave the classifier alone "
+                    "(ignored_layers=[model.fc])")
+    expect_equal(counting.n_params(model), _reference_pruned_params(),
+                 "parameters after pruner.step() (p=0.3, round_to=8, classifier ignored)")
+
+
+def _pruner_without_round_to(model, example_inputs):  # the typical mistake: round_to forgotten
+    import torch_pruning as tp
+
+    return tp.pruner.BasePruner(model, example_inputs, importance=tp.importance.GroupMagnitudeImportance(p=2),
+                                pruning_ratio=0.3, ignored_layers=[model.fc])
+
+
+@exercise("resnet18_pruner", NB04,
+          "Write build_pruner(model, example_inputs) returning Torch-Pruning's BasePruner for ResNet-18 with "
+          "group L2 magnitude importance, channel ratio 0.3, the classifier model.fc ignored and round_to=8. "
+          "The check calls pruner.step() and compares the parameter count and the number of classes.",
+          _check_pruner, wrong_example=lambda: _pruner_without_round_to)
+def resnet18_pruner_solution():
+    import torch_pruning as tp
+
+    def build_pruner(model, example_inputs):
+        return tp.pruner.BasePruner(model, example_inputs,
+                                    importance=tp.importance.GroupMagnitudeImportance(p=2),
+                                    pruning_ratio=0.3, ignored_layers=[model.fc], round_to=8)
+    return build_pruner
 
 
 # ---- 05 · reproducing the README -----------------------------------------------------------------
