@@ -3,14 +3,15 @@
 #
 # **Learning goals**
 # - rerun the ResNet-50 "latency" benchmark of Torch-Pruning's README with its exact configuration and
-#   get its printed parameter and MAC counts at every step;
+#   get its printed parameter and MAC counts at every step, first as a plain Torch-Pruning loop of
+#   `pruner.step()` calls;
 # - time the same models on this device, next to the README's latencies;
 # - see what changes when the classifier is protected, as it should be, and why;
 # - annotate the quick-reference table `p → 1-(1-p)²` with what real models give.
 #
 # **Prerequisites**: 04 · Pruning real CNNs.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 17 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 20 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -61,8 +62,40 @@ print(f"model: torchvision resnet50, input 1x3x224x224\n"
       f"of {rc.ITERATIVE_STEPS})")
 
 # %% [markdown]
+# Written with Torch-Pruning alone, that benchmark is one pruner and a loop of `step()` calls,
+# counting after each one. Here are its first 12 steps (up to p=0.6, the last ratio the README logs):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import torch_pruning as tp
+
+model, example_inputs, _ = zoo.build("resnet50", device=device)
+pruner = tp.pruner.BasePruner(
+    model, example_inputs,
+    importance=tp.importance.GroupMagnitudeImportance(p=2),
+    pruning_ratio=rc.PRUNING_RATIO,  # where the schedule ends after all its steps
+    iterative_steps=rc.ITERATIVE_STEPS,  # each step() goes pruning_ratio / iterative_steps further
+    round_to=rc.ROUND_TO,
+    ignored_layers=[],  # the README prunes the classifier too
+)
+loop, lines = {}, []
+for step in range(1, 13):
+    pruner.step()
+    macs, params = tp.utils.count_ops_and_params(model, example_inputs)
+    p = round(pruner.per_step_pruning_ratio[step], 6)
+    loop[p] = (int(params), int(macs))
+    lines.append(f"step {step:2d}  p={p:.2f}  params {params / 1e6:6.2f} M  MACs {macs / 1e9:.2f} G")
+print("\n".join(lines))
+
+# %%
+assert [f"{loop[p][0] / 1e6:.2f}" for p in rc.RATIOS] == [f"{v:.2f}" for v in rc.PARAMS_M]
+assert [f"{loop[p][1] / 1e9:.2f}" for p in rc.RATIOS] == [f"{v:.2f}" for v in rc.MACS_G]
+print("steps 2, 4, ..., 12 print the README's params and MACs")
+
+# %% [markdown]
 # Each step raises the channel ratio by `pruning_ratio / iterative_steps`, relative to the original
-# widths. We run that schedule with `sweep.ratio_sweep`, which counts parameters and MACs
+# widths. From here on the same loop runs inside `sweep.ratio_sweep` (built on
+# `helpers.pruning.prune_steps`, the pruner above and its `step()` calls), which counts parameters and MACs
 # (`tp.utils.count_ops_and_params`) at the ratios the README printed and times each model there with
 # `latency.time_forward` (`torch.utils.benchmark`, eval mode, no gradients; on a GPU the timer
 # synchronises before reading the clock).
@@ -78,6 +111,7 @@ readme = sweep.ratio_sweep(readme_model, x, RATIOS, ignored_layers=[], round_to=
                            on_step=timed, pruning_ratio=rc.PRUNING_RATIO, iterative_steps=rc.ITERATIVE_STEPS)
 with torch.no_grad():
     readme_output = tuple(readme_model(x).shape)
+assert [(r["params"], r["macs"]) for r in readme[1:]] == [loop[p] for p in rc.RATIOS]  # the loop above, again
 
 # %%
 readme_params = (rc.BASE["params_m"], *rc.PARAMS_M)
@@ -267,6 +301,7 @@ helpers.checks.check("fc_params", fc_params);
 #
 # - The README's ResNet-50 log is reproduced exactly: `pruning_ratio=1` over 20 steps, `round_to=2`,
 #   no ignored layer, group L2 magnitude, and random weights give its params and MACs at every step.
+#   In Torch-Pruning's terms it is one `BasePruner(..., iterative_steps=20)` and a loop of `step()`.
 # - In its log the speed-up falls well short of the MAC ratio: fewer MACs is not proportionally less
 #   time (notebook 07).
 # - Its configuration prunes the classes; that is why it follows `1-(1-p)²` within a point. With the

@@ -10,7 +10,7 @@
 #
 # **Prerequisites**: 04 · Pruning real CNNs, 05 · Reproducing the README.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 8 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 10 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -191,16 +191,41 @@ print(f"one bisection: {bisected[0].evaluations} prunes in {bisected[0].seconds:
 #
 # ## 5. `pruning_ratio_dict` and `max_pruning_ratio`
 #
-# `pruning_ratio_dict={module: ratio}` gives the groups rooted inside `module` their own ratio (they
-# are ranked together, as one scope). Protecting ResNet-18's last stage, which holds most of its
-# parameters, with a ratio of 0.2 while the rest gets 0.5:
+# `pruning_ratio_dict={module: ratio}` gives the groups rooted inside `module` their own ratio. In
+# local pruning each of those groups still ranks its channels on its own; only `global_pruning=True`
+# ranks channels across groups. Protecting ResNet-18's last stage, which holds most of its
+# parameters, with a ratio of 0.2 while the rest gets 0.5 is one more argument to Torch-Pruning's
+# pruner:
 
 # %%
+import copy
+
+import torch_pruning as tp
+
 resnet = zoo.build("resnet18", device=device)
 fresh = resnet[0]
 layer4_share = helpers.counting.n_params(fresh.layer4) / predictor.params_before
 print(f"layer4 holds {layer4_share:.0%} of ResNet-18's parameters")
 assert layer4_share > 0.5
+
+model, example_inputs = copy.deepcopy(fresh), resnet[1]
+pruner = tp.pruner.BasePruner(
+    model, example_inputs,
+    importance=tp.importance.GroupMagnitudeImportance(p=2),
+    pruning_ratio=0.5,  # every group not named below
+    pruning_ratio_dict={model.layer4: 0.2},  # the groups rooted inside layer4
+    ignored_layers=[model.fc],
+)
+pruner.step()
+direct = 1 - helpers.counting.n_params(model) / predictor.params_before
+print(f"layer4.1.conv1 keeps {model.layer4[1].conv1.out_channels} of {fresh.layer4[1].conv1.out_channels} "
+      f"channels, layer1.1.conv1 {model.layer1[1].conv1.out_channels} of {fresh.layer1[1].conv1.out_channels}; "
+      f"parameters removed: {direct:.1%}")
+
+# %% [markdown]
+# `budget.prune_measured` makes the same call on a copy and measures every layer's loss:
+
+# %%
 spare_layer4 = {fresh.layer4: 0.2}  # each prune works on a copy: the copy's layer4 gets this ratio
 spared = budget.prune_measured(resnet, 0.5, pruning_ratio_dict=spare_layer4)
 in_layer4 = [f for n, f in spared.fractions.items() if n.startswith("layer4")]
@@ -208,6 +233,7 @@ elsewhere = [f for n, f in spared.fractions.items() if not n.startswith("layer4"
 print(f"layer4 layers lose {min(in_layer4):.3f}-{max(in_layer4):.3f} of their channels, the others "
       f"{min(elsewhere):.3f}-{max(elsewhere):.3f}; parameters removed: {spared.reduction:.1%}")
 assert max(abs(f - 0.2) for f in in_layer4) < 0.01 and all(f == 0.5 for f in elsewhere)
+assert spared.reduction == direct  # the call written out above
 
 # %% [markdown]
 # The predictor models uniform ratios only, so to remove 50% in total while layer4 keeps its 0.2,
@@ -246,18 +272,38 @@ assert max(capped_once.fractions.values()) == 0.5
 assert CAP < max(capped_steps.fractions.values()) < 0.5
 
 # %% [markdown]
-# So `max_pruning_ratio` is a guard for global and iterative schedules, not a budget tool: the count
-# must still be measured (or, for uniform local pruning, predicted).
+# So `max_pruning_ratio` is a guard for iterative schedules (measured above), not a budget tool: the
+# count must still be measured (or, for uniform local pruning, predicted).
 #
 # ## 6. Global pruning under a budget
 #
 # With `global_pruning=True` all groups compete: `p` becomes the fraction of *all* channels removed,
 # taken where the importance is lowest, so per-layer ratios vary and the count depends on the
-# weights. Only pruning tells the count; bisect:
+# weights. In Torch-Pruning it is one flag:
 
 # %%
 GLOBAL = "mobilenet_v3_small" if QUICK else "resnet50"
 global_model = zoo.build(GLOBAL, device=device)
+original, example_inputs, (head,) = global_model
+head_name = next(name for name, module in original.named_modules() if module is head)
+model = copy.deepcopy(original)
+pruner = tp.pruner.BasePruner(
+    model, example_inputs,
+    importance=tp.importance.GroupMagnitudeImportance(p=2),
+    pruning_ratio=0.5,
+    global_pruning=True,  # rank the channels of every group together
+    ignored_layers=[model.get_submodule(head_name)],
+)
+pruner.step()
+global_direct = 1 - helpers.counting.n_params(model) / helpers.counting.n_params(original)
+print(f"{GLOBAL}, global pruning at p=0.5: {global_direct:.1%} of the parameters removed")
+assert global_direct == budget.pruned_reduction(global_model, 0.5, global_pruning=True)  # the helper's call
+
+# %% [markdown]
+# Only pruning tells the count, so to meet a budget, bisect (each step of the search is the call
+# above, on a copy):
+
+# %%
 global_search = budget.bisect_by_pruning(global_model, 0.5, tol=0.005, global_pruning=True)
 global_pruned = budget.prune_measured(global_model, global_search.channel_ratio, global_pruning=True)
 local_p = ParameterModel(*global_model).solve(0.5)
@@ -290,8 +336,9 @@ assert spread_global > spread_local
 #
 # ## 7. Iterative pruning under a budget
 #
-# Local pruning in several steps ends on the one-step widths (notebook 04), so the solver's `p` holds
-# for any number of steps. Global pruning re-ranks after every step, and ends elsewhere:
+# Without `round_to`, local pruning in several steps ends here on the one-step widths (notebook 04;
+# where the path matters, `ParameterModel(..., iterative_steps=n)` replays the schedule), so the
+# solver's `p` holds for five steps too. Global pruning re-ranks after every step, and ends elsewhere:
 
 # %%
 local_steps = budget.pruned_reduction(global_model, local_p, iterative_steps=5)
@@ -341,8 +388,9 @@ helpers.checks.check("resnet18_budget", p_60);
 #   pruning confirms; where the count jumps, no uniform ratio can do better.
 # - A bisection that prunes at every step gets there too, many times slower; it is the tool for
 #   settings the solver does not model.
-# - `pruning_ratio_dict` sets ratios per module; `max_pruning_ratio` caps those and guards iterative
-#   steps, but does not cap a one-step prune.
+# - `pruning_ratio_dict`, `max_pruning_ratio` and `global_pruning` are arguments of Torch-Pruning's
+#   `BasePruner`: the first sets ratios per module; the second caps those and guards iterative
+#   steps, but does not cap a one-step prune; the third ranks all channels together.
 # - Global and iterative-global pruning move the count with the weights and the schedule: bisect with
 #   the exact settings of the real run.
 #
