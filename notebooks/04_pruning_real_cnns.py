@@ -9,11 +9,12 @@
 #   `global_pruning`) does to the parameter count;
 # - prune a dozen torchvision CNNs and compare the measured reduction with the rule `1-(1-p)²` and
 #   with the exact prediction of `helpers.predict.ParameterModel`;
-# - check that every pruned model still runs and still outputs 1000 classes.
+# - check that every pruned model still runs and still outputs 1000 classes;
+# - save a pruned model and load it back (`tp.state_dict`, `tp.load_state_dict`).
 #
 # **Prerequisites**: 02 · The quadratic law, 03 · Where the rule bends.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 12 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 13 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -81,6 +82,39 @@ print("output:", tuple(model(example_inputs).shape))
 # %%
 assert (params_before, params_after) == (11_689_512, 3_055_880)  # the numbers Torch-Pruning's README prints
 assert 0.7 < 1 - params_after / params_before < 0.8 and tuple(model(example_inputs).shape) == (1, 1000)
+
+# %% [markdown]
+# A pruned model no longer matches its architecture's constructor: `resnet18()` builds layers wider
+# than the pruned ones, so the usual `load_state_dict` into a freshly built model fails. Two ways
+# work: Torch-Pruning's `tp.state_dict`, which stores each layer's widths with its weights, or saving
+# the whole module:
+
+# %%
+import io
+
+try:
+    torchvision.models.resnet18(weights=None).load_state_dict(model.state_dict())
+except RuntimeError as err:
+    mismatch = err
+print("load_state_dict into a fresh resnet18:", str(mismatch).splitlines()[1].strip())
+
+
+def round_trip(obj):  # torch.save then torch.load, in memory
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=False)
+
+
+reloaded = torchvision.models.resnet18(weights=None)
+tp.load_state_dict(reloaded, state_dict=round_trip(tp.state_dict(model)))
+whole = round_trip(model)
+with torch.no_grad():
+    expected = model(example_inputs)
+    same = [torch.equal(m.eval()(example_inputs), expected) for m in (reloaded, whole)]
+print(f"tp.state_dict / tp.load_state_dict: {helpers.counting.n_params(reloaded):,} parameters, same outputs: "
+      f"{same[0]}; torch.save of the whole model: {helpers.counting.n_params(whole):,}, same outputs: {same[1]}")
+assert all(same) and helpers.counting.n_params(reloaded) == params_after
 
 # %% [markdown]
 # ## 2. The dependency graph
@@ -382,6 +416,7 @@ helpers.checks.check("resnet18_pruner", build_pruner);
 #
 # - Pruning is Torch-Pruning's `BasePruner(model, example_inputs, importance=..., pruning_ratio=...,
 #   ignored_layers=...)` and one `step()`; `tp.utils.count_ops_and_params` counts before and after.
+#   A pruned model reloads with `tp.load_state_dict` (or as a whole module), not into a fresh one.
 # - A pruning group is the set of layers that must lose the same channels; residual additions make
 #   one group of a whole stage. Torch-Pruning's `DependencyGraph` finds them by tracing the model.
 # - `ignored_layers` keeps the classes; forgetting it breaks the model while the count looks fine.
