@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     lat.add_argument("--batches", type=_batch_list, help="comma-separated batch sizes (default: 1,64,256)")
     lat.add_argument("--out", default="figures", help="output folder (default: figures/)")
 
-    sub.add_parser("readme", help="rewrite README.md's generated blocks from figures/")
+    sub.add_parser("readme", help="rewrite README.md's generated blocks from figures/, and the notebooks' "
+                   "Colab cells from pyproject.toml's repository")
 
     nbs = sub.add_parser("notebooks", help="execute notebooks in order, storing outputs and run times")
     nbs.add_argument("names", nargs="*", help="notebook name prefixes, e.g. 02 (default: all)")
@@ -101,9 +102,11 @@ def main(argv=None) -> int:
 
             notebooks.run(args.names or None)
         elif args.command == "readme":
-            from . import readme
+            from . import notebooks, readme
 
             print("README.md updated" if readme.update() else "README.md already up to date")
+            if notebooks.stamp_repository():
+                print("notebooks' Colab cells now clone the repository of pyproject.toml")
     except ValueError as err:  # bad input: say why on one line
         print(f"python -m helpers {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import env
 from . import records
-from .paths import NOTEBOOK_TIMES, NOTEBOOKS
+from .paths import NOTEBOOK_TIMES, NOTEBOOKS, repository
 
 # one row per (notebook, mode); each row carries the stamp of the run that timed it
 TIME_KEY = ("notebook", "mode")
@@ -45,6 +45,7 @@ def run(selected: list[str] | None = None, timeout: int = 1800) -> list[dict]:
         print(f"{py.stem}: {seconds:.1f} s ({env.mode()} mode, {env.device_name()})", flush=True)
     records.merge(NOTEBOOK_TIMES, rows, TIME_KEY)
     stamp_run_times()
+    stamp_repository()
     return rows
 
 
@@ -87,3 +88,25 @@ def stamp_run_times() -> None:
                 cell["source"] = pattern.sub(lambda m, line=line: line, src, count=1).splitlines(keepends=True)
                 break
         ipynb.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+# the repository in each notebook's Colab cell: `"--depth", "1", "https://github.com/OWNER/NAME"`, its
+# quotes escaped inside an .ipynb
+CLONE_URL = re.compile(r'(\\?"--depth\\?", \\?"1\\?", \\?")https://github\.com/[^"\\]+(\\?")')
+
+
+def stamp_repository() -> bool:
+    """Write the repository of pyproject.toml into every notebook's Colab cell (.py and .ipynb);
+    return True if a notebook changed."""
+    url = repository()
+    changed = False
+    for py in sources():
+        for path in (py, py.with_suffix(".ipynb")):
+            if not path.exists():
+                continue
+            old = path.read_text()
+            new = CLONE_URL.sub(lambda m: m.group(1) + url + m.group(2), old, count=1)
+            if new != old:
+                path.write_text(new)
+                changed = True
+    return changed

@@ -6,10 +6,14 @@ import re
 
 from ..tables import format_table
 from .notebooks import format_seconds, sources, times
-from .paths import DOCS, FIGURES, README
+from .paths import DOCS, FIGURES, README, repository
 from .reproduce import TABLE_MD
 
-COLAB = "https://colab.research.google.com/github/channel-pruning-course/course/blob/main/notebooks/{}.ipynb"
+
+def colab(stem: str) -> str:
+    """The Colab link of a notebook, from the repository in pyproject.toml."""
+    owner_name = repository().removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{owner_name}/blob/main/notebooks/{stem}.ipynb"
 
 
 def _title(py) -> str:
@@ -31,7 +35,7 @@ def course_map() -> str:
         quick, full = recorded.get((py.stem, "quick")), recorded.get((py.stem, "full"))
         rows.append({"notebook": f"[{_title(py)}](notebooks/{py.stem}.ipynb)", "quick": _fmt_time(quick),
                      "full": f"{_fmt_time(full)} ({full['device']})" if full else "not measured yet",
-                     "colab": f"[Open in Colab]({COLAB.format(py.stem)})"})
+                     "colab": f"[Open in Colab]({colab(py.stem)})"})
     return format_table(rows, [("notebook", "notebook", "", "left"), ("quick", "quick mode (CPU, 2 cores)", ""),
                                ("full", "full mode (GPU)", ""), ("colab", "", "", "left")]) + "\n"
 
