@@ -153,15 +153,9 @@ assert out.shape == (1, 1000)
 # Notebooks are numbered in reading order; each one names its prerequisites. Each lives in
 # `notebooks/` twice: `NN_name.ipynb` (with stored outputs) and `NN_name.py`, the same notebook as a
 # plain Python file, convenient for reading a diff. The times each notebook took when it was last run
-# are recorded in `figures/notebook_times.csv`:
-
-# %%
-for row in helpers.env.run_times():
-    print(f"{row['notebook']:<32} {row['mode']:<6} {float(row['seconds']):>6.0f} s  ({row['device']})")
-if not helpers.env.run_times():
-    print("no run times recorded yet: `make notebooks` records them")
-
-# %% [markdown]
+# are recorded in `figures/notebook_times.csv`; `make notebooks` writes them into each notebook's
+# title cell and the README's course map after every run (`helpers.env.run_times()` reads them).
+#
 # **The helpers.** Computation the notebooks share lives in the `helpers` package, tested on its
 # own; the notebooks call it and explain what it does. Its main modules:
 

@@ -11,7 +11,7 @@
 #
 # **Prerequisites**: 02 · The quadratic law, 04 · Pruning real CNNs, 06 · Hitting a parameter budget.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 27 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 30 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -281,8 +281,9 @@ print(f"at p = {top['channel_ratio']:.2f} ({top['param_reduction']:.1%} removed)
 # exceeds `p` for every `p` between 0 and 1), so a channel ratio chosen as a parameter fraction
 # always lands to the right of where it was meant to, closer to the cliff.
 #
-# In full mode (on a GPU) the notebook trains longer, repeats everything over more seeds and sweeps
-# a finer range of channel ratios; its results are saved as `figures/08_accuracy_full.csv` and `.png`,
+# In full mode (on a GPU) the notebook trains each baseline for more epochs (the fine-tune after
+# pruning stays as short), repeats everything over more seeds and sweeps a finer range of channel
+# ratios, as the plan printed at the top says; its results are saved as `figures/08_accuracy_full.csv` and `.png`,
 # stamped with the device, the library versions and the date.
 #
 # ## 7. Exercises
