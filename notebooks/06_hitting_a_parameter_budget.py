@@ -10,7 +10,7 @@
 #
 # **Prerequisites**: 04 · Pruning real CNNs, 05 · Reproducing the README.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 10 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 9 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -143,8 +143,8 @@ fig.tight_layout()
 plots.save(fig, "06_budget_miss");
 
 # %% [markdown]
-# The rule's `p` misses most on the models with many `(1-p)` tensors (depthwise convolutions,
-# SqueezeNet's classifier convolution); the solver's miss is the rounding left by integer channel
+# The rule's `p` misses most on the models with many `(1-p)` tensors (above all a fixed 1000-class
+# classifier that is a large share of a small model, notebook 04); the solver's miss is the rounding left by integer channel
 # counts, a small fraction of a point. Where many groups lose a channel at the same ratio, the count
 # jumps and no uniform ratio gets closer: RegNet-Y's shared group widths do that (listed above in
 # full mode); such a budget needs non-uniform ratios (section 5).
@@ -383,8 +383,8 @@ helpers.checks.check("resnet18_budget", p_60);
 #
 # ## Summary
 #
-# - The rule's inverse `1-√(1-r)` over-promises on real CNNs, by several points on depthwise-heavy
-#   ones. `ParameterModel.solve` lands within a fraction of a point on nearly every model, exactly as
+# - The rule's inverse `1-√(1-r)` over-promises on real CNNs, by several points on small ones whose
+#   1000-class classifier holds a large share of the parameters. `ParameterModel.solve` lands within a fraction of a point on nearly every model, exactly as
 #   pruning confirms; where the count jumps, no uniform ratio can do better.
 # - A bisection that prunes at every step gets there too, many times slower; it is the tool for
 #   settings the solver does not model.
