@@ -11,7 +11,7 @@
 #
 # **Prerequisites**: 01 · Counting parameters.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 5 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 7 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -139,15 +139,17 @@ assert all(theory.param_reduction(q) > q for q in grid[1:])  # the law always re
 # %% [markdown]
 # ## The quick-reference table
 #
-# Torch-Pruning's README notes the law in a comment next to `pruning_ratio`; a widely shared
-# summary of it gives this table, regenerated here from `helpers.theory`:
+# Torch-Pruning's README states the law in a note: `pruning_ratio` counts channels, both the input
+# and the output dimensions of a weight shrink, so roughly `1-(1-p)²` of the parameters go.
+# Leeroopedia's heuristic page on it (*Pruning Ratio vs Parameter Ratio*, for Torch-Pruning) turns
+# that into a quick-reference table, regenerated here from `helpers.theory`:
 
 # %%
 # NBVAL_CHECK_OUTPUT
 Markdown(theory.quick_reference_markdown())
 
 # %%
-SEED_TABLE = {0.1: 19, 0.2: 36, 0.3: 51, 0.4: 64, 0.5: 75, 0.6: 84}  # percentages as the summary prints them
+SEED_TABLE = {0.1: 19, 0.2: 36, 0.3: 51, 0.4: 64, 0.5: 75, 0.6: 84}  # percentages as that page prints them
 assert {p: round(100 * theory.param_reduction(p)) for p in SEED_TABLE} == SEED_TABLE
 
 # %% [markdown]
