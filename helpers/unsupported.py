@@ -43,10 +43,6 @@ CONSTRUCTS = (
 # architecture name -> reason, for the zoo
 ARCHITECTURES: dict[str, str] = {name: c.reason for c in CONSTRUCTS for name in c.architectures}
 
-WHAT_TO_DO = ("leave that part out of the model, put its layers in ignored_layers if Torch-Pruning "
-              "can skip them, or measure by pruning instead (helpers.budget.bisect_by_pruning)")
-
-
 def check_layers(model: nn.Module) -> None:
     """Raise ``UnsupportedModel`` at once if ``model`` holds a layer from ``CONSTRUCTS``."""
     for name, module in model.named_modules():

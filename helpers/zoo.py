@@ -31,9 +31,6 @@ _MODELS: dict[str, tuple[str, Callable[[nn.Module], nn.Module]]] = {
     "mnasnet1_0": ("MnasNet", lambda m: m.classifier[-1]),
 }
 
-# Architectures Torch-Pruning 1.6.1 cannot prune, with the reason a learner should see.
-UNSUPPORTED: dict[str, str] = ARCHITECTURES
-
 INPUT_SHAPE = (1, 3, 224, 224)
 
 
@@ -49,8 +46,8 @@ def family(name: str) -> str:
 
 
 def _check_name(name: str) -> None:
-    if name in UNSUPPORTED:
-        raise UnsupportedModel(f"{name} cannot be pruned with Torch-Pruning: {UNSUPPORTED[name]}. "
+    if name in ARCHITECTURES:  # architectures Torch-Pruning cannot prune (helpers.unsupported)
+        raise UnsupportedModel(f"{name} cannot be pruned with Torch-Pruning: {ARCHITECTURES[name]}. "
                          f"Pick one of: {', '.join(names())}")
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; pick one of: {', '.join(names())}")

@@ -10,7 +10,7 @@
 #
 # **Prerequisites**: 04 · Pruning real CNNs, 05 · Reproducing the README.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 9 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 11 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -285,14 +285,13 @@ assert CAP < max(capped_steps.fractions.values()) < 0.5
 GLOBAL = "mobilenet_v3_small" if QUICK else "resnet50"
 global_model = zoo.build(GLOBAL, device=device)
 original, example_inputs, (head,) = global_model
-head_name = next(name for name, module in original.named_modules() if module is head)
-model = copy.deepcopy(original)
+model, (head_copy,) = pruning.copy_with_layers(original, [head])  # a copy, and its classifier
 pruner = tp.pruner.BasePruner(
     model, example_inputs,
     importance=tp.importance.GroupMagnitudeImportance(p=2),
     pruning_ratio=0.5,
     global_pruning=True,  # rank the channels of every group together
-    ignored_layers=[model.get_submodule(head_name)],
+    ignored_layers=[head_copy],
 )
 pruner.step()
 global_direct = 1 - helpers.counting.n_params(model) / helpers.counting.n_params(original)

@@ -1,6 +1,4 @@
 """The predictor must equal Torch-Pruning's count to the parameter, without pruning."""
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -130,9 +128,9 @@ def test_solve_is_the_best_ratio_on_a_fine_grid(solver_models, name, round_to):
     assert r_max >= 1.0 - predictor.params_at(ps).min() / predictor.params_before
     assert predictor.reduction(p_max) == r_max
     assert_solves(predictor, [0.01, 0.2, 0.5, 0.6180339, 0.75, r_max])
-    start = time.perf_counter()
+    table = predictor._plateaus()
     predictor.solve(0.42)
-    assert time.perf_counter() - start < 1.0  # the plateau table is built once per predictor
+    assert predictor._plateaus() is table  # built once per predictor (the bench prints a solve's time)
 
 
 @pytest.mark.parametrize("name", SOLVER_MODELS)

@@ -213,33 +213,34 @@ def _groups(model, dg, ignored, widths, channel_groups) -> list[Group]:
         g = Group(root_key=counter_keys(root)[0], channels=channels, ch_groups=1)
         for dep, idxs in group:
             target = dep.target.module
+            name = names.get(id(target), "?")
             is_out = dg.is_out_channel_pruning_fn(dep.handler)
             has_params = isinstance(target, nn.Parameter) or any(True for _ in target.parameters(False))
             if isinstance(target, nn.Parameter) and sum(size > 1 for size in target.shape) > 1:
-                raise refuse(names.get(id(target), "?"), target, f"of shape {tuple(target.shape)} is used "
+                raise refuse(name, target, f"of shape {tuple(target.shape)} is used "
                              "outside a layer: Torch-Pruning guesses its pruned dimension (the last one "
                              "larger than 1), which need not be the channel dimension. Wrap it in a layer")
             if isinstance(target, nn.Parameter) and any(target is q for q in ignored):
                 # BasePruner drops an ignored parameter from its graph and prunes the rest of the group
-                raise refuse(names.get(id(target), "?"), target, "is in ignored_layers but shares its "
+                raise refuse(name, target, "is in ignored_layers but shares its "
                              f"channels with the group of {names.get(id(root), '?')}: Torch-Pruning would "
                              "prune that group and leave this tensor at full width, which breaks the "
                              "model. Ignore the group's layers as well")
             if has_params and not isinstance(target, (nn.Parameter, *KNOWN)):
-                raise refuse(names.get(id(target), "?"), target, "is pruned with its group, and the replay "
+                raise refuse(name, target, "is pruned with its group, and the replay "
                              "does not follow that layer type's parameters")
             if isinstance(target, nn.modules.conv._ConvNd) and target.transposed:
-                raise refuse(names.get(id(target), "?"), target, "is a transposed convolution, whose "
+                raise refuse(name, target, "is a transposed convolution, whose "
                              "weight the replay does not follow")
             out_key, in_key = counter_keys(target)
             key = out_key if is_out else in_key
             if key not in widths:  # an op without a width of its own (add, concat, flatten)
                 continue
             if idxs and max(idxs) >= widths[key]:
-                raise refuse(names.get(id(target), "?"), target, f"is reached with channel index {max(idxs)}, "
+                raise refuse(name, target, f"is reached with channel index {max(idxs)}, "
                              f"beyond its {widths[key]} channels")
             if len(idxs) % channels:
-                raise refuse(names.get(id(target), "?"), target, f"loses {len(idxs)} entries per "
+                raise refuse(name, target, f"loses {len(idxs)} entries per "
                              f"{channels} root channels, an uneven mapping the replay does not follow")
             g.deps.append(Dep(key, len(idxs) // channels, is_out, dep.target.type == ops.OPTYPE.PARAMETER))
             cg = channel_groups.get((("out-groups",) if is_out else ("in-groups",)) + key, 1)

@@ -1,4 +1,5 @@
-"""Torch-Pruning's local-pruning arithmetic, replayed on integers (``BasePruner`` 1.6.1, one step):
+"""Torch-Pruning's local-pruning arithmetic, replayed on integers (``BasePruner`` 1.6.1; each step of
+an iterative schedule does the same from the current widths):
 
 * each group keeps ``int(C * (1 - p))`` of its C channels (per channel group for grouped convs);
 * with ``round_to`` the kept width of the root layer is rounded down to a multiple of it;
