@@ -81,7 +81,7 @@ def solution(name: str):
 
 
 def for_notebook(notebook: str) -> list[str]:
-    """Names of the exercises of ``notebook`` (e.g. "08_the_cost_of_overpruning"), in course order."""
+    """Names of the exercises of ``notebook`` (e.g. "10_the_cost_of_overpruning"), in course order."""
     from .tooling import exercises  # noqa: F401
 
     return [n for n, ex in EXERCISES.items() if ex.notebook == notebook]

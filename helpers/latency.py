@@ -5,7 +5,7 @@ forward is timed to its end, not to its launch. Models run in eval mode under ``
 
 ``record(out_dir)`` runs the latency study on the current device and writes
 ``latency_<device tag>.csv`` (a record stamped with device, versions and date, see
-``helpers.tooling.records``) and a PNG next to it; notebook 07 reads them back with ``load``.
+``helpers.tooling.records``) and a PNG next to it; notebook 09 reads them back with ``load``.
 """
 from __future__ import annotations
 

@@ -240,7 +240,7 @@ PLANS = {
 
 
 def plan(mode: str | None = None) -> Plan:
-    """The run of notebook 08 for ``mode`` (default: ``helpers.env.mode()``)."""
+    """The run of notebook 10 for ``mode`` (default: ``helpers.env.mode()``)."""
     mode = mode or env.mode()
     if mode not in PLANS:
         raise ValueError(f"mode must be one of {sorted(PLANS)}, got {mode!r}")

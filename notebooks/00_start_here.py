@@ -10,7 +10,7 @@
 #
 # **Prerequisites**: Python, and a first contact with PyTorch (`nn.Module`, tensors). No GPU needed.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 4 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 5 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -49,7 +49,7 @@ print(f"p = {p}: the naive reading removes {naive:.0%} of the parameters, the ru
 assert rule > naive
 
 # %% [markdown]
-# Notebooks 01-03 derive the rule and show where real networks bend away from it; 04-07 prune real
+# Notebooks 01-05 derive the rule and show where real networks bend away from it; 06-09 prune real
 # CNNs and measure parameters, MACs and speed; 08 shows what over-pruning costs in accuracy.
 #
 # ## Your environment
@@ -143,12 +143,14 @@ assert out.shape == (1, 1000)
 # | theory | 00 · Start here | check the environment; learn how exercises work |
 # | | 01 · Counting parameters | count a layer's parameters by hand and check against PyTorch |
 # | | 02 · The quadratic law | derive 1-(1-p)² and its inverse; watch it hold on a plain CNN |
-# | | 03 · Where the rule bends | stem, classifier, BatchNorm, depthwise convs, residuals, rounding; an exact predictor |
-# | practice | 04 · Pruning real CNNs | Torch-Pruning's dependency graph and arguments, on a dozen torchvision CNNs |
-# | | 05 · Reproducing the README | Torch-Pruning's published ResNet-50 log, measured |
-# | | 06 · Hitting a parameter budget | choosing p for a target reduction |
-# | | 07 · MACs and latency | why fewer parameters is not the same speed-up |
-# | accuracy | 08 · The cost of over-pruning | what removing too much does to a trained network |
+# | | 03 · Where the rule bends | the stem, the classifier, BatchNorm and depthwise convs keep `1-p`, not `(1-p)²` |
+# | | 04 · Groups and rounding | residual and concatenation groups, `round_to`, grouped convs, global pruning |
+# | | 05 · The exact count | `A k² + B k + C`, and a predictor exact to the parameter |
+# | practice | 06 · Pruning real CNNs | Torch-Pruning's dependency graph and arguments, on a dozen torchvision CNNs |
+# | | 07 · Reproducing the README | Torch-Pruning's published ResNet-50 log, measured |
+# | | 08 · Hitting a parameter budget | choosing p for a target reduction |
+# | | 09 · MACs and latency | why fewer parameters is not the same speed-up |
+# | accuracy | 10 · The cost of over-pruning | what removing too much does to a trained network |
 #
 # Notebooks are numbered in reading order; each one names its prerequisites. Each lives in
 # `notebooks/` twice: `NN_name.ipynb` (with stored outputs) and `NN_name.py`, the same notebook as a
@@ -222,7 +224,7 @@ print(helpers.checks.for_notebook("00_start_here"))
 #   for a faster pass.
 #
 # Everything runs offline once installed: models are built with `weights=None`, and the training
-# data of notebook 08 ships inside scikit-learn.
+# data of notebook 10 ships inside scikit-learn.
 #
 # ## Summary
 #

@@ -10,7 +10,7 @@
 #
 # **Prerequisites**: 00 · Start here.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 4 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 5 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -256,7 +256,7 @@ assert max(s["mac_share"] for s in stages if s["stage"].startswith("layer")) < 0
 # Parameters decide a model's size on disk and in memory; MACs are closer to its compute. Pruning a
 # fraction `p` of the channels shrinks a convolution's weight and its MACs by the same factor (both
 # are proportional to `C_out × C_in`), so both follow the law of the next notebook. How much faster
-# the model runs is a third question, answered in notebook 07.
+# the model runs is a third question, answered in notebook 09.
 #
 # ## Summary
 #

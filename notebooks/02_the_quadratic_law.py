@@ -11,7 +11,7 @@
 #
 # **Prerequisites**: 01 · Counting parameters.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 7 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 6 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)

@@ -188,7 +188,7 @@ def test_pruned_copy_without_ignored_layers_is_told_why(capsys):
         helpers.pruning.prune(pruned, example_inputs, p)
         return pruned
 
-    assert not checks.check("08-pruned-copy", pruned_copy)
+    assert not checks.check("10-pruned-copy", pruned_copy)
     assert "ignored_layers" in capsys.readouterr().out
 
 
@@ -198,5 +198,5 @@ def test_accuracy_as_a_count_is_told_why(capsys):
         with torch.no_grad():
             return int((model(x).argmax(1) == y).sum())
 
-    assert not checks.check("08-accuracy", accuracy)
+    assert not checks.check("10-accuracy", accuracy)
     assert "fraction" in capsys.readouterr().out

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the course on a CUDA GPU in full mode and pack what it produced into OUT/gpu_record.tar.gz:
-# the zoo table measured on the GPU, the latency study (into figures/, where notebook 07 reads it),
+# the zoo table measured on the GPU, the latency study (into figures/, where notebook 09 reads it),
 # and every notebook executed in full mode with its run time. The archive is rewritten after each
 # step, so a run cut short still returns what it finished.
 # Usage: tools/gpu_record.sh OUT_DIR   (PYTHON=python3 by default; torch with CUDA must be installed)

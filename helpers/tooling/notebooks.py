@@ -77,7 +77,10 @@ def stamp_run_times() -> None:
     pattern = re.compile(r"^(# )?\*\*Run time\*\*.*$", re.M)
     for py in sources():
         line = run_time_line(py.stem, recorded)
-        py.write_text(pattern.sub(lambda m, line=line: (m.group(1) or "") + line, py.read_text(), count=1))
+        old = py.read_text()
+        if line in old:  # unchanged: leave the files alone (another notebook may be being edited)
+            continue
+        py.write_text(pattern.sub(lambda m, line=line: (m.group(1) or "") + line, old, count=1))
         ipynb = py.with_suffix(".ipynb")
         if not ipynb.exists():
             continue

@@ -6,7 +6,7 @@ import functools
 from ...checks import Wrong, call, exercise, expect_close, expect_equal
 from ...counting import n_params
 
-NB08 = "08_the_cost_of_overpruning"
+NB10 = "10_the_cost_of_overpruning"
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,7 +28,7 @@ def _example():
     return torch.zeros(1, 1, 16, 16)
 
 
-# ---- 08: accuracy of a model ------------------------------------------------------------------
+# ---- 10: accuracy of a model ------------------------------------------------------------------
 ACCURACY = ("Write accuracy(model, x, y): the fraction of images in x whose predicted class (the argmax of the "
             "logits) equals y. Measuring must not change the model.")
 
@@ -69,7 +69,7 @@ def _accuracy_without_eval(model, x, y):
         return (model(x).argmax(1) == y).float().mean().item()
 
 
-@exercise("08-accuracy", NB08, ACCURACY, _check_accuracy, wrong_example=lambda: _accuracy_without_eval)
+@exercise("10-accuracy", NB10, ACCURACY, _check_accuracy, wrong_example=lambda: _accuracy_without_eval)
 def _solution_accuracy():
     import torch
 
@@ -80,7 +80,7 @@ def _solution_accuracy():
     return accuracy
 
 
-# ---- 08: prune a copy, keep the trained model -------------------------------------------------
+# ---- 10: prune a copy, keep the trained model -------------------------------------------------
 PRUNED_COPY = ("Write pruned_copy(model, example_inputs, p): a copy of model pruned at channel ratio p with the "
                "classifier's outputs protected, leaving model itself untouched.")
 
@@ -113,7 +113,7 @@ def _pruned_in_place(model, example_inputs, p):
     return model
 
 
-@exercise("08-pruned-copy", NB08, PRUNED_COPY, _check_pruned_copy, wrong_example=lambda: _pruned_in_place)
+@exercise("10-pruned-copy", NB10, PRUNED_COPY, _check_pruned_copy, wrong_example=lambda: _pruned_in_place)
 def _solution_pruned_copy():
     import copy
 
@@ -126,7 +126,7 @@ def _solution_pruned_copy():
     return pruned_copy
 
 
-# ---- 08: the channel ratio for a parameter budget ---------------------------------------------
+# ---- 10: the channel ratio for a parameter budget ---------------------------------------------
 RATIO_FOR = ("Write ratio_for(model, example_inputs, target): the channel ratio p that removes a fraction "
              "`target` of the model's parameters (classifier protected), as closely as whole channels allow.")
 
@@ -157,7 +157,7 @@ def _check_ratio_for(fn) -> None:
 
 
 # the typical mistake: reading the channel ratio as a parameter fraction
-@exercise("08-ratio-for-budget", NB08, RATIO_FOR, _check_ratio_for,
+@exercise("10-ratio-for-budget", NB10, RATIO_FOR, _check_ratio_for,
           wrong_example=lambda: (lambda model, example_inputs, target: target))
 def _solution_ratio_for():
     import helpers

@@ -3,19 +3,19 @@ from functools import lru_cache
 
 from ...checks import Wrong, call, exercise, expect_close, expect_equal, expect_function  # noqa: F401
 
-NB04, NB05, NB06, NB07 = ("04_pruning_real_cnns", "05_reproducing_the_readme", "06_hitting_a_parameter_budget",
-                          "07_macs_and_latency")
+NB06, NB07, NB08, NB09 = ("06_pruning_real_cnns", "07_reproducing_the_readme", "08_hitting_a_parameter_budget",
+                          "09_macs_and_latency")
 
 
-# ---- 04 · pruning real CNNs ---------------------------------------------------------------------
+# ---- 06 · pruning real CNNs ---------------------------------------------------------------------
 def _check_kept_channels(fn):
     # (channels, p, round_to) -> channels Torch-Pruning keeps in one local step
     expect_function(fn, [((64, 0.5, None), 32), ((64, 0.3, None), 44), ((64, 0.3, 8), 40), ((64, 0.3, 16), 32),
                          ((24, 0.5, 8), 8), ((96, 0.25, None), 72), ((160, 0.6, None), 64),
-                         ((160, 0.6, 32), 64), ((1000, 0.4, 2), 600)], "kept_channels")
+                         ((160, 0.6, 32), 64), ((1000, 0.4, 2), 600)], "06-kept-channels")
 
 
-@exercise("kept_channels", NB04,
+@exercise("06-kept-channels", NB06,
           "Write kept_channels(channels, p, round_to) returning how many channels Torch-Pruning's local "
           "pruner keeps: int(channels * (1 - p)), rounded down to a multiple of round_to when it is given.",
           _check_kept_channels,
@@ -43,7 +43,7 @@ def _check_stem_group(answer):
     expect_equal(value, STEM_GROUP_PARAMS, "parameters removed by one stem channel")
 
 
-@exercise("resnet18_stem_group", NB04,
+@exercise("06-resnet18-stem-group", NB06,
           "How many parameters does ResNet-18 lose when one output channel of its stem conv (conv1) is "
           "removed, with everything Torch-Pruning couples to it? Use helpers.sweep.group_layers.",
           _check_stem_group, wrong_example=lambda: 147)
@@ -92,7 +92,7 @@ def _pruner_without_round_to(model, example_inputs):  # the typical mistake: rou
                                 pruning_ratio=0.3, ignored_layers=[model.fc])
 
 
-@exercise("resnet18_pruner", NB04,
+@exercise("06-resnet18-pruner", NB06,
           "Write build_pruner(model, example_inputs) returning Torch-Pruning's BasePruner for ResNet-18 with "
           "group L2 magnitude importance, channel ratio 0.3, the classifier model.fc ignored and round_to=8. "
           "The check calls pruner.step() and compares the parameter count and the number of classes.",
@@ -107,14 +107,14 @@ def resnet18_pruner_solution():
     return build_pruner
 
 
-# ---- 05 · reproducing the README -----------------------------------------------------------------
+# ---- 07 · reproducing the README -----------------------------------------------------------------
 def _check_fc_params(fn):
     expect_function(fn, [((2048, 1000, 0.5, False), 1_025_000), ((2048, 1000, 0.5, True), 512_500),
                          ((2048, 1000, 0.0, True), 2_049_000), ((512, 10, 0.25, False), 3_850),
-                         ((512, 10, 0.25, True), 2_695)], "fc_params")
+                         ((512, 10, 0.25, True), 2_695)], "07-fc-params")
 
 
-@exercise("fc_params", NB05,
+@exercise("07-fc-params", NB07,
           "Write fc_params(in_features, classes, p, prune_classes) returning the parameters (weight and "
           "bias) of a final Linear layer after channel ratio p: its inputs keep int(in_features*(1-p)); "
           "its outputs keep int(classes*(1-p)) only when prune_classes is True.",
@@ -128,15 +128,15 @@ def fc_params_solution():
     return fc_params
 
 
-# ---- 06 · hitting a parameter budget -------------------------------------------------------------
+# ---- 08 · hitting a parameter budget -------------------------------------------------------------
 def _check_smooth_inverse(fn):
     # params(k) = A k^2 + B k + C, k = 1-p; target r: find p with params = (1-r)(A+B+C)
     expect_function(fn, [((1.0, 0.0, 0.0, 0.75), 0.5), ((0.0, 1.0, 0.0, 0.5), 0.5), ((3.0, 1.0, 0.0, 0.5), 1 / 3),
                          ((8.0, 2.0, 0.0, 0.5), 0.3246094703), ((6.0, 2.0, 2.0, 0.5), 0.4401835094)],
-                    "p_for_budget", tol=1e-6)
+                    "08-p-for-budget", tol=1e-6)
 
 
-@exercise("p_for_budget", NB06,
+@exercise("08-p-for-budget", NB08,
           "Write p_for_budget(A, B, C, target) returning the channel ratio p at which the smooth "
           "polynomial A k^2 + B k + C (k = 1-p) keeps (1 - target) of A + B + C parameters.",
           _check_smooth_inverse,
@@ -174,7 +174,7 @@ def _check_resnet18_budget(answer):
         raise Wrong(f"p={p:.4f} removes {achieved:.2%} of ResNet-18's parameters, not 60% (within 0.3 points)")
 
 
-@exercise("resnet18_budget", NB06,
+@exercise("08-resnet18-budget", NB08,
           "Which channel ratio removes 60% of ResNet-18's parameters (classifier ignored, local pruning)? "
           "Within 0.3 percentage points.",
           _check_resnet18_budget, wrong_example=lambda: 1 - 0.4 ** 0.5)  # the rule's answer misses by ~0.8 points
@@ -182,13 +182,13 @@ def resnet18_budget_solution():
     return _resnet18_predictor().solve(0.6)
 
 
-# ---- 07 · MACs and latency -----------------------------------------------------------------------
+# ---- 09 · MACs and latency -----------------------------------------------------------------------
 def _check_fixed_fraction(fn):
     expect_function(fn, [((4.0, 4.0), 0.0), ((1.0, 4.0), 1.0), ((2.0, 4.0), 1 / 3), ((1.92, 3.86), 0.35329),
-                         ((1.17, 3.86), 0.80390)], "fixed_fraction", tol=2e-4)
+                         ((1.17, 3.86), 0.80390)], "09-fixed-fraction", tol=2e-4)
 
 
-@exercise("fixed_fraction", NB07,
+@exercise("09-fixed-fraction", NB09,
           "A pruned model runs S times faster with M times fewer MACs. If a fraction f of the dense model's "
           "time did not shrink at all and the rest shrank with the MACs, S = 1 / (f + (1 - f) / M). Write "
           "fixed_fraction(S, M) returning f.",

@@ -1,4 +1,4 @@
-"""Exercises of the course's theory notebooks (00-03), registered with ``helpers.checks``.
+"""Exercises of the course's theory notebooks (00-05), registered with ``helpers.checks``.
 
 Each reference solution below is what ``helpers.checks.reveal(name)`` prints.
 """
@@ -158,7 +158,7 @@ def _middle_weight_kept():
     return (1 - p) ** 2  # rows and columns each keep 1-p
 
 
-# ---- 03 · Where the rule bends ------------------------------------------------------------------
+# ---- 04 · Groups and rounding -------------------------------------------------------------------
 def _check_group_width(answer):
     value = as_number(answer, "your count")
     if value != int(value):
@@ -168,7 +168,7 @@ def _check_group_width(answer):
     expect_equal(int(value), int(8 * (1 - 0.3)), "channels kept per group")
 
 
-@exercise("03-group-width-kept", "03_where_the_rule_bends",
+@exercise("04-group-width-kept", "04_groups_and_rounding",
           "A grouped conv has 8 channels per group. At p = 0.3, how many channels of each group does "
           "Torch-Pruning keep?",
           _check_group_width, wrong_example=lambda: 5.6)
@@ -177,6 +177,7 @@ def _group_width_kept():
     return int(per_group * (1 - p))  # whole channels, rounded down
 
 
+# ---- 05 · The exact count ----------------------------------------------------------------------
 def _check_mobilenetv2(answer):
     value = _as_fraction(answer, "your predicted reduction")
     before, after = MOBILENET_V2_PARAMS
@@ -188,7 +189,7 @@ def _check_mobilenetv2(answer):
                     "use reduction = (1-k^2) - (B/P0) k (1-k) - (C/P0) (1-k^2) with k = 0.5")
 
 
-@exercise("03-mobilenetv2-reduction", "03_where_the_rule_bends",
+@exercise("05-mobilenetv2-reduction", "05_the_exact_count",
           "From MobileNetV2's A, B, C (ParameterModel.coefficients), predict its parameter reduction at "
           "p = 0.5, before pruning it.",
           _check_mobilenetv2, wrong_example=lambda: 0.75)

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 06 · Hitting a parameter budget
+# # 08 · Hitting a parameter budget
 #
 # **Learning goals**
 # - turn a target parameter reduction into a channel ratio three ways: the rule's inverse, the exact
@@ -8,7 +8,7 @@
 # - use `pruning_ratio_dict` and `max_pruning_ratio`, and know what they do and do not guarantee;
 # - meet a budget under global and iterative pruning, which the solver does not model.
 #
-# **Prerequisites**: 04 · Pruning real CNNs, 05 · Reproducing the README.
+# **Prerequisites**: 06 · Pruning real CNNs, 07 · Reproducing the README.
 #
 # **Run time** (from `figures/notebook_times.csv`): about 11 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
@@ -58,7 +58,7 @@ for r in TARGETS:
 # %% [markdown]
 # ## 2. Asking the model
 #
-# `ParameterModel` (notebook 03) reads the dependency graph once and predicts the exact count after
+# `ParameterModel` (notebook 05) reads the dependency graph once and predicts the exact count after
 # local pruning at any `p`, without pruning. Its `solve(target)` bisects on that prediction. On
 # ResNet-18 for 50%:
 
@@ -82,7 +82,7 @@ assert abs(predictor.reduction(p_solve) - 0.5) < abs(predictor.reduction(p_rule)
 
 # %% [markdown]
 # The rule over-promises: at its `p`, ResNet-18 loses less than half its parameters, because some
-# tensors shrink like `(1-p)` only. The smooth polynomial `A k² + B k + C` (`k = 1-p`, notebook 03)
+# tensors shrink like `(1-p)` only. The smooth polynomial `A k² + B k + C` (`k = 1-p`, notebook 05)
 # already explains most of the gap; exercise 1 inverts it. The solver works on the exact integer
 # counts, so it also knows the rounding.
 #
@@ -140,11 +140,11 @@ axes[0].set_yticks(pos, MODELS)
 axes[0].invert_yaxis()
 axes[0].legend()
 fig.tight_layout()
-plots.save(fig, "06_budget_miss");
+plots.save(fig, "08_budget_miss");
 
 # %% [markdown]
 # The rule's `p` misses most on the models with many `(1-p)` tensors (above all a fixed 1000-class
-# classifier that is a large share of a small model, notebook 04); the solver's miss is the rounding left by integer channel
+# classifier that is a large share of a small model, notebook 06); the solver's miss is the rounding left by integer channel
 # counts, a small fraction of a point. Where many groups lose a channel at the same ratio, the count
 # jumps and no uniform ratio gets closer: RegNet-Y's shared group widths do that (listed above in
 # full mode); such a budget needs non-uniform ratios (section 5).
@@ -320,7 +320,7 @@ ax.set_xlabel("fraction of a layer's output channels removed")
 ax.set_ylabel("layers")
 ax.set_title(f"{GLOBAL}: two ways to remove 50% of the parameters")
 ax.legend()
-plots.save(fig, "06_global_layer_fractions");
+plots.save(fig, "08_global_layer_fractions");
 
 # %%
 spread_local = statistics.pstdev(local_pruned.fractions.values())
@@ -335,7 +335,7 @@ assert spread_global > spread_local
 #
 # ## 7. Iterative pruning under a budget
 #
-# Without `round_to`, local pruning in several steps ends here on the one-step widths (notebook 04;
+# Without `round_to`, local pruning in several steps ends here on the one-step widths (notebook 06;
 # where the path matters, `ParameterModel(..., iterative_steps=n)` replays the schedule), so the
 # solver's `p` holds for five steps too. Global pruning re-ranks after every step, and ends elsewhere:
 
@@ -365,20 +365,20 @@ def p_for_budget(a, b, c, target):
     raise NotImplementedError  # your code here
 
 
-helpers.checks.check("p_for_budget", p_for_budget);
+helpers.checks.check("08-p-for-budget", p_for_budget);
 
 # %% [markdown]
-# To see the reference solution: `helpers.checks.reveal("p_for_budget")`.
+# To see the reference solution: `helpers.checks.reveal("08-p-for-budget")`.
 #
 # **2. A 60% budget.** Which channel ratio removes 60% of ResNet-18's parameters (classifier
 # ignored), within 0.3 percentage points? The rule's answer is not close enough.
 
 # %%
 p_60 = ...  # your answer
-helpers.checks.check("resnet18_budget", p_60);
+helpers.checks.check("08-resnet18-budget", p_60);
 
 # %% [markdown]
-# To see the reference solution: `helpers.checks.reveal("resnet18_budget")`.
+# To see the reference solution: `helpers.checks.reveal("08-resnet18-budget")`.
 #
 # ## Summary
 #

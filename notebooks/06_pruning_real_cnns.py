@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 04 · Pruning real CNNs with Torch-Pruning
+# # 06 · Pruning real CNNs with Torch-Pruning
 #
 # **Learning goals**
 # - prune a network with Torch-Pruning's own API: `BasePruner`, an importance, `step()`, and
@@ -12,9 +12,9 @@
 # - check that every pruned model still runs and still outputs 1000 classes;
 # - save a pruned model and load it back (`tp.state_dict`, `tp.load_state_dict`).
 #
-# **Prerequisites**: 02 · The quadratic law, 03 · Where the rule bends.
+# **Prerequisites**: 02 · The quadratic law, 05 · The exact count.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 12 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 14 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -250,7 +250,7 @@ assert global_row["output_shape"] == (1, 1000)
 # %% [markdown]
 # These models carry random weights: the count of a *local* prune does not depend on which channels
 # go, only on how many, so random weights give the counts of the trained models. A global prune's
-# count does depend on the weights; notebook 06 comes back to it.
+# count does depend on the weights; notebook 08 comes back to it.
 #
 # ## 4. A dozen real CNNs
 #
@@ -301,7 +301,7 @@ for name in MODELS:
             markersize=3, linewidth=1, label=name)
 ax.set_title("Measured on real CNNs (classifier ignored)")
 ax.legend(ncol=2, fontsize=7)
-plots.save(fig, "04_zoo_reduction");
+plots.save(fig, "06_zoo_reduction");
 
 # %% [markdown]
 # The measured points are the predictions, and each family's distance below the rule is its share of
@@ -424,20 +424,20 @@ def kept_channels(channels, p, round_to=None):
     raise NotImplementedError  # your code here
 
 
-helpers.checks.check("kept_channels", kept_channels);
+helpers.checks.check("06-kept-channels", kept_channels);
 
 # %% [markdown]
-# To see the reference solution: `helpers.checks.reveal("kept_channels")`.
+# To see the reference solution: `helpers.checks.reveal("06-kept-channels")`.
 #
 # **2. The stem's group.** How many parameters does ResNet-18 lose when one output channel of its
 # stem `conv1` is removed, together with everything coupled to it?
 
 # %%
 stem_answer = ...  # your answer (a whole number)
-helpers.checks.check("resnet18_stem_group", stem_answer);
+helpers.checks.check("06-resnet18-stem-group", stem_answer);
 
 # %% [markdown]
-# To see the reference solution: `helpers.checks.reveal("resnet18_stem_group")`.
+# To see the reference solution: `helpers.checks.reveal("06-resnet18-stem-group")`.
 #
 # **3. Your own pruner.** Write `build_pruner(model, example_inputs)`, returning Torch-Pruning's
 # `BasePruner` for ResNet-18 with group L2 magnitude importance, channel ratio 0.3, the classifier
@@ -449,10 +449,10 @@ def build_pruner(model, example_inputs):
     raise NotImplementedError  # your code here
 
 
-helpers.checks.check("resnet18_pruner", build_pruner);
+helpers.checks.check("06-resnet18-pruner", build_pruner);
 
 # %% [markdown]
-# To see the reference solution: `helpers.checks.reveal("resnet18_pruner")`.
+# To see the reference solution: `helpers.checks.reveal("06-resnet18-pruner")`.
 #
 # ## Summary
 #

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 05 · Reproducing Torch-Pruning's README
+# # 07 · Reproducing Torch-Pruning's README
 #
 # **Learning goals**
 # - rerun the ResNet-50 "latency" benchmark of Torch-Pruning's README with its exact configuration and
@@ -9,9 +9,9 @@
 # - see what changes when the classifier is protected, as it should be, and why;
 # - annotate the quick-reference table `p → 1-(1-p)²` with what real models give.
 #
-# **Prerequisites**: 04 · Pruning real CNNs.
+# **Prerequisites**: 06 · Pruning real CNNs.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 19 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 22 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -167,18 +167,18 @@ ax.set_xlabel("channel ratio p")
 ax.set_ylabel("dense / pruned")
 ax.set_title("ResNet-50, README configuration")
 ax.legend()
-plots.save(fig, "05_readme_latency");
+plots.save(fig, "07_readme_latency");
 
 # %% [markdown]
 # Even in the README's own log, the speed-up stays well under the MAC ratio: fewer MACs is not
-# proportionally less time. Notebook 07 measures why, across batch sizes, precisions and memory
+# proportionally less time. Notebook 09 measures why, across batch sizes, precisions and memory
 # formats.
 #
 # ## 3. The same, with the classifier protected
 #
 # The README's benchmark ignores no layer, so its last step leaves a model with fewer than 1000
 # outputs. In practice the classifier goes into `ignored_layers`. Same schedule widths (local steps
-# always land on the one-step widths, notebook 04), `round_to=2`, classifier ignored; the exact
+# always land on the one-step widths, notebook 06), `round_to=2`, classifier ignored; the exact
 # predictor is built first:
 
 # %%
@@ -240,7 +240,7 @@ Markdown(format_table(predictor.breakdown(), [("role", "tensors", ""), ("power",
 # ## 4. The quick-reference table, annotated
 #
 # The rule's column next to what real models give (classifier ignored unless said; exact counts by
-# `ParameterModel`, which notebook 04 checked against pruning):
+# `ParameterModel`, which notebook 06 checked against pruning):
 
 # %%
 QREF_CORE = ["resnet18", "mobilenet_v2"]
@@ -277,8 +277,8 @@ print(f"{len(reductions)} models; at p=0.3 the rule says {qref[2]['rule']:.0%}: 
 # %% [markdown]
 # Read the table as: the rule is the README's ResNet-50 *with its classifier pruned*. A usable
 # ResNet removes a little less than the rule promises; MobileNetV2 much less, because its fixed
-# 1000-class classifier is a large share of a small model (notebook 04 measures it against its
-# depthwise weights). To hit a parameter budget, ask the model, not the rule: notebook 06.
+# 1000-class classifier is a large share of a small model (notebook 06 measures it against its
+# depthwise weights). To hit a parameter budget, ask the model, not the rule: notebook 08.
 #
 # ## Exercise
 #
@@ -292,10 +292,10 @@ def fc_params(in_features, classes, p, prune_classes):
     raise NotImplementedError  # your code here
 
 
-helpers.checks.check("fc_params", fc_params);
+helpers.checks.check("07-fc-params", fc_params);
 
 # %% [markdown]
-# To see the reference solution: `helpers.checks.reveal("fc_params")`.
+# To see the reference solution: `helpers.checks.reveal("07-fc-params")`.
 #
 # ## Summary
 #
@@ -303,7 +303,7 @@ helpers.checks.check("fc_params", fc_params);
 #   no ignored layer, group L2 magnitude, and random weights give its params and MACs at every step.
 #   In Torch-Pruning's terms it is one `BasePruner(..., iterative_steps=20)` and a loop of `step()`.
 # - In its log the speed-up falls well short of the MAC ratio: fewer MACs is not proportionally less
-#   time (notebook 07).
+#   time (notebook 09).
 # - Its configuration prunes the classes; that is why it follows `1-(1-p)²` within a point. With the
 #   classifier protected, the same schedule removes less, and the whole difference is the lost classes.
 # - Real models sit below the quick-reference table; small ones, whose fixed 1000-class classifier

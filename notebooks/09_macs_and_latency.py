@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 07 · MACs and latency
+# # 09 · MACs and latency
 #
 # **Learning goals**
 # - tell apart three reductions: parameters, MACs (multiply-accumulates) and time;
@@ -9,9 +9,9 @@
 #   change the speed-up;
 # - explain why the speed-up falls short of the MAC ratio.
 #
-# **Prerequisites**: 05 · Reproducing the README.
+# **Prerequisites**: 07 · Reproducing the README.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 32 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 36 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -117,7 +117,7 @@ pivot(local)
 
 # %%
 fig = latency.plot(local, title=f"measured here: {helpers.env.device_name(device)}")
-plots.save(fig, "07_latency_local");
+plots.save(fig, "09_latency_local");
 
 # %%
 medians = {(r["model"], r["variant"]): statistics.median(q["speedup"] for q in local if (q["model"], q["variant"])
@@ -154,7 +154,7 @@ if gpu:
     half = [r for r in gpu if r["variant"] in ("dense", "p=0.5", "p=0.5, round_to=8")]
     display(pivot(half))
     fig = latency.plot(gpu, title=f"{gpu_stamp['device']}, torch {gpu_stamp['torch']}, {gpu_stamp['date']}")
-    plots.save(fig, "07_latency_gpu")
+    plots.save(fig, "09_latency_gpu")
 
 # %%
 if gpu:
@@ -215,7 +215,7 @@ Markdown(format_table(explained, [("model", "model", ""), ("setting", "setting",
 #
 # On a CPU the arithmetic of the convolutions dominates more, so its speed-ups come closer to the
 # MAC ratio than a GPU's (with a GPU record present, checked below); the README's GPU log
-# (notebook 05) shows the same gap as the record.
+# (notebook 07) shows the same gap as the record.
 
 # %%
 local_f = statistics.median(e["f"] for e in explain(local))
@@ -238,10 +238,10 @@ def fixed_fraction(speedup, mac_ratio):
     raise NotImplementedError  # your code here
 
 
-helpers.checks.check("fixed_fraction", fixed_fraction);
+helpers.checks.check("09-fixed-fraction", fixed_fraction);
 
 # %% [markdown]
-# To see the reference solution: `helpers.checks.reveal("fixed_fraction")`.
+# To see the reference solution: `helpers.checks.reveal("09-fixed-fraction")`.
 #
 # ## Summary
 #

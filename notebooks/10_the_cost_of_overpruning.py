@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 08 · The cost of over-pruning
+# # 10 · The cost of over-pruning
 #
 # **Learning goals**
 # - train a small CNN on real handwritten digits, prune it with Torch-Pruning and fine-tune it;
@@ -9,9 +9,9 @@
 # - read an accuracy-versus-parameter-reduction curve measured over several seeds, and know why
 #   accuracy collapses right after pruning and what brings it back.
 #
-# **Prerequisites**: 02 · The quadratic law, 04 · Pruning real CNNs, 06 · Hitting a parameter budget.
+# **Prerequisites**: 02 · The quadratic law, 06 · Pruning real CNNs, 08 · Hitting a parameter budget.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 30 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 37 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -69,7 +69,7 @@ for digit, ax in enumerate(axes):
     ax.imshow(image, cmap="gray_r")
     ax.set_title(str(digit))
     ax.axis("off")
-plots.save(fig, "08_digits")
+plots.save(fig, "10_digits")
 plt.show()
 
 # %% [markdown]
@@ -258,9 +258,9 @@ ax.legend(loc="lower left")
 tag = training.stamp(device)
 fig.text(0.01, -0.03, f"{tag['device']} | torch {tag['torch']} | torch-pruning {tag['torch-pruning']} | {tag['date']}",
          fontsize=7, color="grey")
-plots.save(fig, f"08_accuracy_{MODE}")
-csv_path = training.write_csv(rows, f"08_accuracy_{MODE}", device)
-print(f"saved 08_accuracy_{MODE}.png and {csv_path.name} ({len(rows)} rows) under {csv_path.parent.name}/")
+plots.save(fig, f"10_accuracy_{MODE}")
+csv_path = training.write_csv(rows, f"10_accuracy_{MODE}", device)
+print(f"saved 10_accuracy_{MODE}.png and {csv_path.name} ({len(rows)} rows) under {csv_path.parent.name}/")
 plt.show()
 
 # %%
@@ -283,7 +283,7 @@ print(f"at p = {top['channel_ratio']:.2f} ({top['param_reduction']:.1%} removed)
 #
 # In full mode (on a GPU) the notebook trains each baseline for more epochs (the fine-tune after
 # pruning stays as short), repeats everything over more seeds and sweeps a finer range of channel
-# ratios, as the plan printed at the top says; its results are saved as `figures/08_accuracy_full.csv` and `.png`,
+# ratios, as the plan printed at the top says; its results are saved as `figures/10_accuracy_full.csv` and `.png`,
 # stamped with the device, the library versions and the date.
 #
 # ## 7. Exercises
@@ -303,7 +303,7 @@ def accuracy(model, x, y):
     raise NotImplementedError  # your code here
 
 
-helpers.checks.check("08-accuracy", accuracy);
+helpers.checks.check("10-accuracy", accuracy);
 
 # %% [markdown]
 # **Exercise 2: prune a copy.** Write `pruned_copy(model, example_inputs, p)`: a copy of `model`
@@ -318,7 +318,7 @@ def pruned_copy(model, example_inputs, p):
     raise NotImplementedError  # your code here
 
 
-helpers.checks.check("08-pruned-copy", pruned_copy);
+helpers.checks.check("10-pruned-copy", pruned_copy);
 
 # %% [markdown]
 # **Exercise 3: a channel ratio for a budget.** Write `ratio_for(model, example_inputs, target)`:
@@ -330,16 +330,16 @@ def ratio_for(model, example_inputs, target):
     raise NotImplementedError  # your code here
 
 
-helpers.checks.check("08-ratio-for-budget", ratio_for);
+helpers.checks.check("10-ratio-for-budget", ratio_for);
 
 # %% [markdown]
 # To see a reference solution (after trying!), uncomment a line:
 
 # %%
-# helpers.checks.reveal("08-accuracy")
-# helpers.checks.reveal("08-pruned-copy")
-# helpers.checks.reveal("08-ratio-for-budget")
-print(helpers.checks.for_notebook("08_the_cost_of_overpruning"))
+# helpers.checks.reveal("10-accuracy")
+# helpers.checks.reveal("10-pruned-copy")
+# helpers.checks.reveal("10-ratio-for-budget")
+print(helpers.checks.for_notebook("10_the_cost_of_overpruning"))
 
 # %% [markdown]
 # ## Summary
@@ -355,5 +355,5 @@ print(helpers.checks.for_notebook("08_the_cost_of_overpruning"))
 #   inverse `1-√(1-r)` as a first guess), and read accuracy curves against parameters removed.
 # - Evaluate in eval mode, prune copies, and protect the classifier with `ignored_layers`.
 #
-# **Exercises**: `08-accuracy` (measure accuracy without changing the model), `08-pruned-copy`
-# (prune a copy, protect the classes), `08-ratio-for-budget` (a channel ratio for a parameter budget).
+# **Exercises**: `10-accuracy` (measure accuracy without changing the model), `10-pruned-copy`
+# (prune a copy, protect the classes), `10-ratio-for-budget` (a channel ratio for a parameter budget).
