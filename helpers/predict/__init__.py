@@ -1,12 +1,15 @@
-"""Exact parameter counts after channel pruning, predicted without pruning: ``ParameterModel``.
+"""Exact parameter and MAC counts after channel pruning, predicted without pruning: ``ParameterModel``.
 
 * ``graph``: reads Torch-Pruning's dependency graph once (width counters, groups, tensor shapes);
 * ``replay``: Torch-Pruning's local-pruning arithmetic replayed on integers;
-* ``model``: ``ParameterModel``, the public face (``params``, ``params_at``, ``reduction``,
-  ``coefficients``, ``breakdown``, ``solve``, ``max_reduction``).
+* ``macs``: Torch-Pruning's MAC counter written as terms in the same widths (recorded during the
+  tracer's forward pass);
+* ``model``: ``ParameterModel``, the public face (``params``, ``params_at``, ``macs``, ``macs_at``,
+  ``reduction``, ``coefficients``, ``breakdown``, ``solve``, ``max_reduction``; the last four with
+  ``by="params"`` or ``by="macs"``).
 
 Exact or refused: where its count could differ from Torch-Pruning's, the build raises
-``helpers.unsupported.UnsupportedModel`` naming the layer.
+``helpers.unsupported.UnsupportedModel`` naming the layer (for MACs, on the first MAC question).
 """
 from .model import ParameterModel
 

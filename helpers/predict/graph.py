@@ -22,6 +22,7 @@ from torch_pruning import ops
 from ..counting import is_depthwise, role, tensor_kind
 from ..pruning import dependency_graph, expand_ignored, ignored_modules
 from ..unsupported import UnsupportedModel
+from . import macs
 
 # Module types whose parameter shapes the replay follows, with the parameters Torch-Pruning's pruner
 # for that type rewrites (any other tensor on such a layer would keep its width and break the model).
@@ -81,6 +82,7 @@ class Structure:
     widths: dict[tuple, int]  # every width counter before pruning
     groups: list[Group]
     tensors: list[Tensor]
+    macs: macs.Macs | None = None  # the counter's MACs as terms in the widths (or why not)
 
 
 def counter_keys(module) -> tuple[tuple, tuple]:
@@ -97,8 +99,10 @@ def read(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=()) -> S
     the replay's (or the pruned model would break) rather than return a number.
     """
     _check_owners(model)
+    recorder = macs.Recorder(model, example_inputs)
     try:
-        dg = dependency_graph(model, example_inputs)
+        with recorder:  # the tracer's forward pass also records what the MAC counter will see
+            dg = dependency_graph(model, example_inputs)
     except UnsupportedModel:
         raise
     except Exception as err:
@@ -109,6 +113,7 @@ def read(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=()) -> S
     widths, channel_groups = _counters(model, dg)
     groups = _groups(model, dg, ignored, widths, channel_groups)
     structure = Structure(widths, groups, _tensors(model, dg, groups))
+    structure.macs = macs.build(model, dg, recorder, widths, {d.key for g in groups for d in g.deps})
     total = sum(p.numel() for p in model.parameters())  # parameters() yields a shared tensor once
     if sum(t.numel for t in structure.tensors) != total:
         raise UnsupportedModel(f"ParameterModel cannot predict this model exactly: its tensors add up to "

@@ -1,4 +1,5 @@
-"""``ParameterModel``: the exact parameter count of a uniformly (locally) pruned model, without pruning."""
+"""``ParameterModel``: the exact parameter and MAC counts of a uniformly (locally) pruned model, without
+pruning."""
 from __future__ import annotations
 
 import math
@@ -11,7 +12,17 @@ from torch import nn
 from ..counting import sum_by_power
 from ..pruning import check_round_to
 from ..theory import check_channel_ratio
-from . import graph, replay
+from ..unsupported import UnsupportedModel
+from . import graph, macs, replay
+
+BY = ("params", "macs")
+
+
+def check_by(by) -> str:
+    """``by`` as given if it names a count the model predicts, else a ValueError naming them."""
+    if not isinstance(by, str) or by not in BY:
+        raise ValueError(f"by must be one of {', '.join(repr(b) for b in BY)}, got {by!r}")
+    return by
 
 
 class ParameterModel:
@@ -29,6 +40,10 @@ class ParameterModel:
       stem, classifier, depthwise, normalisation, bias, not pruned);
     * ``solve(target)``: the channel ratio whose exact reduction is closest to a parameter budget;
       ``max_reduction()`` the most that uniform pruning can remove.
+    * the same for MACs, as ``tp.utils.count_ops_and_params`` counts them per sample (the integer
+      ``helpers.counting.n_macs`` reports): ``macs_before``, ``macs(p)``, ``macs_at(ps)``, and
+      ``by="macs"`` in ``reduction``, ``coefficients``, ``breakdown``, ``solve`` and
+      ``max_reduction`` (each takes ``by="params"`` by default).
 
     Limits: it models Torch-Pruning 1.6.1's *local* pruning with group magnitude importance, one
     ratio for every group, in one step or in ``iterative_steps`` of its linear schedule (which can
@@ -37,7 +52,9 @@ class ParameterModel:
     ``helpers.budget.bisect_by_pruning``).
     Exact or refused: a model whose count could differ from Torch-Pruning's (tied weights, extra
     tensors on a known layer, a layer the example inputs never reach, a layer type the replay does
-    not follow) raises ``helpers.unsupported.UnsupportedModel`` at build time, naming the layer.
+    not follow) raises ``helpers.unsupported.UnsupportedModel`` at build time, naming the layer. A
+    layer whose MACs cannot be followed (its channels come through a reshape or an unknown operation)
+    leaves the parameter side working and raises ``UnsupportedModel`` on the first MAC question.
 
     Example::
 
@@ -48,6 +65,8 @@ class ParameterModel:
         (11689512, 3055880)
         >>> round(predictor.solve(0.5), 4)  # the channel ratio that removes 50% of the parameters
         0.2969
+        >>> predictor.macs_before, predictor.macs(0.5)
+        (1822177768, 487202536)
     """
 
     def __init__(self, model: nn.Module, example_inputs: torch.Tensor, ignored_layers=(),
@@ -59,8 +78,8 @@ class ParameterModel:
         self._structure = graph.read(model, example_inputs, ignored_layers)
         self.params_before = sum(t.numel for t in self._structure.tensors)
         self._sizes = replay.sizes(self._structure)
-        self._table: tuple[list[float], np.ndarray] | None = None
-        self._by_kept: dict[tuple[int, ...], int] = {}
+        self._tables: dict[str, tuple[list[float], np.ndarray]] = {}
+        self._by_kept: dict[str, dict[tuple[int, ...], int]] = {"params": {}, "macs": {}}
 
     # ---- counts ------------------------------------------------------------------------------
     def params(self, p: float) -> int:
@@ -69,30 +88,71 @@ class ParameterModel:
         The count depends on ``p`` only through the kept widths ``int(C * (1 - p))`` of the group
         sizes C: it is looked up by those integers in the table of plateaus (built on the first call,
         a few milliseconds), and replayed in full for a combination the table lacks."""
-        p = check_channel_ratio(p)
-        self._plateaus()
-        count = self._by_kept.get(replay.kept(self._sizes, p, self.iterative_steps))
-        return int(self.params_at([p])[0]) if count is None else count
+        return self._lookup(p, "params")
 
     def params_at(self, ps) -> np.ndarray:
         """``params`` for many channel ratios at once, each replayed on its own (one pass over an
         array), e.g. for a curve or a brute-force check."""
-        given = np.asarray(ps)
-        if given.dtype.kind not in "fiu" or not np.all((given >= 0) & (given < 1)):
-            for p in given.flat:  # the first bad one, with check_channel_ratio's message
-                check_channel_ratio(p.item() if given.dtype.kind in "fiub" else p)
-        ps = given.astype(np.float64)
+        ps = _ratios(ps)
         width = replay.widths(self._structure, ps, self.round_to, self.iterative_steps)
         return replay.count(self._structure.tensors, width, ps.shape)
 
-    def reduction(self, p: float) -> float:
-        """Fraction of parameters removed at channel ratio ``p``."""
+    @property
+    def macs_before(self) -> int:
+        """MACs per sample of the unpruned model, as ``tp.utils.count_ops_and_params`` counts them."""
+        return self._macs().before
+
+    def macs(self, p: float) -> int:
+        """Exact MACs per sample after pruning a fraction ``p`` of every group's channels: the
+        integer of what ``tp.utils.count_ops_and_params`` reports for the pruned model on the
+        example inputs (``helpers.counting.n_macs``). Like ``params``, a function of the kept widths:
+        looked up on the table of plateaus."""
+        self._macs()
+        return self._lookup(p, "macs")
+
+    def macs_at(self, ps) -> np.ndarray:
+        """``macs`` for many channel ratios at once (one pass over an array)."""
+        found = self._macs()
+        ps = _ratios(ps)
+        width = replay.widths(self._structure, ps, self.round_to, self.iterative_steps)
+        return macs.evaluate(found, width, ps.shape)
+
+    def reduction(self, p: float, by: str = "params") -> float:
+        """Fraction of parameters (``by="macs"``: of MACs) removed at channel ratio ``p``."""
+        if check_by(by) == "macs":
+            return 1.0 - self.macs(p) / self.macs_before
         return 1.0 - self.params(p) / self.params_before
 
+    def _lookup(self, p: float, by: str) -> int:
+        p = check_channel_ratio(p)
+        self._plateaus(by)
+        count = self._by_kept[by].get(replay.kept(self._sizes, p, self.iterative_steps))
+        return int(self._count_at([p], by)[0]) if count is None else count
+
+    def _count_at(self, ps, by: str) -> np.ndarray:
+        return self.params_at(ps) if by == "params" else self.macs_at(ps)
+
+    def _before(self, by: str) -> int:
+        return self.params_before if by == "params" else self.macs_before
+
+    def _macs(self) -> macs.Macs:
+        """The MAC terms, or the refusal recorded when the model was read."""
+        found = self._structure.macs
+        if found.problem is not None:
+            raise UnsupportedModel(f"ParameterModel cannot predict this model's MACs exactly: {found.problem}; "
+                                   f"{macs.FIX}")
+        return found
+
     # ---- the A k^2 + B k + C split -----------------------------------------------------------
-    def coefficients(self) -> tuple[int, int, int]:
+    def coefficients(self, by: str = "params") -> tuple[int, int, int]:
         """(A, B, C) of params(k) = A k^2 + B k + C, k = 1-p: parameters in tensors with 2, 1, 0
-        pruned dimensions."""
+        pruned dimensions. ``by="macs"``: the same for MACs (per sample, before pruning), from the
+        products of 2, 1 or 0 pruned widths (e.g. a conv between pruned layers, a batch norm or ReLU,
+        the stem's input side)."""
+        if check_by(by) == "macs":
+            found = self._macs()
+            a, b, c = sum_by_power((t.name, t.power, t.macs) for t in found.terms)
+            return a // found.batch, b // found.batch, c // found.batch
         return sum_by_power((t.name, t.power, t.numel) for t in self._structure.tensors)
 
     def approximate_params(self, p: float) -> float:
@@ -101,31 +161,42 @@ class ParameterModel:
         a, b, c = self.coefficients()
         return a * k * k + b * k + c
 
-    def breakdown(self) -> list[dict]:
-        """Parameters by role, each with the power of k it scales with, largest first."""
+    def breakdown(self, by: str = "params") -> list[dict]:
+        """Parameters by role, each with the power of k it scales with, largest first. ``by="macs"``:
+        MACs by role (rows keyed ``"macs"``), with "activation", "pooling" and "upsample" besides the
+        parameter roles."""
         rows: dict[tuple[str, int], int] = {}
-        for t in self._structure.tensors:
-            rows[(t.role, t.power)] = rows.get((t.role, t.power), 0) + t.numel
-        out = [{"role": role, "power": power, "params": n, "share": n / self.params_before}
+        if check_by(by) == "macs":
+            found = self._macs()
+            items = [(t.role, t.power, t.macs) for t in found.terms]
+            batch = found.batch
+        else:
+            items = [(t.role, t.power, t.numel) for t in self._structure.tensors]
+            batch = 1
+        for role, power, n in items:
+            rows[(role, power)] = rows.get((role, power), 0) + n
+        before = self._before(by)
+        out = [{"role": role, "power": power, by: n // batch, "share": n / batch / before}
                for (role, power), n in rows.items()]
-        return sorted(out, key=lambda r: -r["params"])
+        return sorted(out, key=lambda r: -r[by])
 
     # ---- budgets -----------------------------------------------------------------------------
-    def _plateaus(self) -> tuple[list[float], np.ndarray]:
-        """Breakpoints ``b`` and the parameter count on each plateau: plateau 0 is p = 0, plateau k
-        the interval (b[k-1], b[k]] (the last one (b[-1], 1)). Every count the model can reach."""
-        if self._table is None:
+    def _plateaus(self, by: str = "params") -> tuple[list[float], np.ndarray]:
+        """Breakpoints ``b`` and the parameter (or MAC) count on each plateau: plateau 0 is p = 0,
+        plateau k the interval (b[k-1], b[k]] (the last one (b[-1], 1)). Every count the model can
+        reach: MACs, like parameters, change only where a width does."""
+        if by not in self._tables:
             bps = replay.breakpoints(self._structure, self.iterative_steps)
             inside = np.concatenate([[0.0], (bps[:-1] + bps[1:]) / 2, [(bps[-1] + 1) / 2]])
-            counts = self.params_at(inside)
-            self._table = (bps.tolist(), counts)
+            counts = self._count_at(inside, by)
+            self._tables[by] = (bps.tolist(), counts)
             kept = replay.kept_at(self._sizes, inside, self.iterative_steps)
-            self._by_kept = dict(zip(kept, counts.tolist()))
-        return self._table
+            self._by_kept[by] = dict(zip(kept, counts.tolist()))
+        return self._tables[by]
 
-    def _pick(self, k: int) -> float:
+    def _pick(self, k: int, by: str = "params") -> float:
         """The smallest channel ratio with the fewest decimals (4 at least) on plateau ``k``."""
-        bps, counts = self._plateaus()
+        bps, counts = self._plateaus(by)
         if k == 0:
             return 0.0
         lo, hi = Fraction(bps[k - 1]), Fraction(bps[k] if k < len(bps) else 1)
@@ -134,31 +205,44 @@ class ParameterModel:
             q = Fraction(math.floor(lo * scale) + 1, scale)
             # two tries: at an edge the float arithmetic may put the first on the next plateau
             for candidate in (q, q + Fraction(1, scale)):
-                if candidate <= hi and candidate < 1 and self.params_at([float(candidate)])[0] == counts[k]:
+                if candidate <= hi and candidate < 1 and self._count_at([float(candidate)], by)[0] == counts[k]:
                     return float(candidate)
         return float((lo + hi) / 2)
 
-    def max_reduction(self) -> tuple[float, float]:
-        """(channel ratio, reduction) of the largest reduction uniform pruning reaches, exactly: the
-        smallest such ratio (the reduction need not grow with p: a group is skipped where its
-        rounded width would reach 0)."""
-        _, counts = self._plateaus()
-        k = int(np.argmin(counts))  # the first plateau with the fewest parameters
-        return self._pick(k), 1.0 - int(counts[k]) / self.params_before
+    def max_reduction(self, by: str = "params") -> tuple[float, float]:
+        """(channel ratio, reduction) of the largest reduction of parameters (``by="macs"``: of
+        MACs) uniform pruning reaches, exactly: the smallest such ratio (the reduction need not grow
+        with p: a group is skipped where its rounded width would reach 0)."""
+        check_by(by)
+        _, counts = self._plateaus(by)
+        k = int(np.argmin(counts))  # the first plateau with the fewest parameters (MACs)
+        return self._pick(k, by), 1.0 - int(counts[k]) / self._before(by)
 
-    def solve(self, target_param_reduction: float) -> float:
-        """The channel ratio whose exact reduction is closest to ``target_param_reduction``.
+    def solve(self, target_reduction: float, by: str = "params") -> float:
+        """The channel ratio whose exact reduction of parameters (``by="macs"``: of MACs) is
+        closest to ``target_reduction``.
 
         Exact: every reachable count is tried (one per plateau between breakpoints), ties go to the
         smaller ratio, and the ratio returned is the smallest with 4 decimals on the best plateau
         (more decimals where the plateau is narrower than 0.0001).
         """
-        target = check_channel_ratio(target_param_reduction, name="target parameter reduction")
-        p_max, r_max = self.max_reduction()
+        what = "parameter" if check_by(by) == "params" else "MAC"
+        target = check_channel_ratio(target_reduction, name=f"target {what} reduction")
+        p_max, r_max = self.max_reduction(by)
         if target > r_max + 1e-9:
             raise ValueError(
-                f"a {target:.1%} parameter reduction cannot be reached: uniform pruning of this model "
+                f"a {target:.1%} {what} reduction cannot be reached: uniform pruning of this model "
                 f"removes at most {r_max:.1%} (at p={p_max:.4f}); lower the target")
-        _, counts = self._plateaus()
-        miss = np.abs((1.0 - counts / self.params_before) - target)
-        return self._pick(int(np.argmin(miss)))  # argmin: the first, i.e. smallest p, on ties
+        _, counts = self._plateaus(by)
+        miss = np.abs((1.0 - counts / self._before(by)) - target)
+        return self._pick(int(np.argmin(miss)), by)  # argmin: the first, i.e. smallest p, on ties
+
+
+def _ratios(ps) -> np.ndarray:
+    """Channel ratios as a float array, each checked (the first bad one with
+    ``check_channel_ratio``'s message)."""
+    given = np.asarray(ps)
+    if given.dtype.kind not in "fiu" or not np.all((given >= 0) & (given < 1)):
+        for p in given.flat:
+            check_channel_ratio(p.item() if given.dtype.kind in "fiub" else p)
+    return given.astype(np.float64)

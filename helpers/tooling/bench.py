@@ -3,17 +3,27 @@
 Per (model, p): one predictor evaluation vs one prune-and-count (copy the model, prune it, count
 its parameters). Per model: a 6-ratio sweep, the predictor's build (tracing and its table of
 plateaus, best of three) included, vs six prune-and-counts.
+
+Then a MAC budget (2x fewer MACs: a 0.5 reduction) per model: the exact solver (build and
+``solve(0.5, by="macs")``, its ratio then pruned for real to measure its error) vs Torch-Pruning's
+usual loop (``BasePruner`` with ``pruning_ratio=1`` over ``iterative_steps``, counting MACs after each
+``step()`` until they fall to the target): the reduction each reaches, its overshoot, its wall time.
 """
 from __future__ import annotations
 
+import copy
 import gc
 import time
 
+import numpy as np
+
 from .. import env, theory, zoo
-from ..counting import count
+from ..counting import count, n_macs
 from ..latency import benchmark
 from ..predict import ParameterModel
-from ..pruning import prune_copy
+from ..pruning import make_pruner, prune_copy
+
+LOOP_STEPS = 100  # Torch-Pruning's loop: 1% of every group's channels per step
 
 
 def _prune_and_count(model, inputs, ignored, p) -> tuple[int, float]:
@@ -22,7 +32,70 @@ def _prune_and_count(model, inputs, ignored, p) -> tuple[int, float]:
     return params, time.perf_counter() - start
 
 
-def main(models=None, ratios=theory.SEED_RATIOS, device="auto") -> list[dict]:
+def _solver(model, inputs, ignored, target) -> dict:
+    """The exact solver on a MAC target: its time (build and solve), then a real pruning of its
+    ratio for the reduction reached and the prediction's error (predicted - counted MACs)."""
+    gc.collect()
+    start = time.perf_counter()
+    predictor = ParameterModel(model, inputs, ignored)
+    p = predictor.solve(target, by="macs")
+    seconds = time.perf_counter() - start
+    result = prune_copy(model, inputs, p, ignored, counts_before=(predictor.macs_before, predictor.params_before))
+    return {"p": p, "reached": result.mac_reduction, "error": predictor.macs(p) - result.macs_after,
+            "seconds": seconds}
+
+
+def _loop(model, inputs, ignored, target, steps: int = LOOP_STEPS) -> dict:
+    """Torch-Pruning's usual way to a MAC budget: step an iterative pruner (``pruning_ratio=1``) on a
+    copy and count MACs after each step until they fall to the target."""
+    clone = copy.deepcopy(model)
+    names = {id(m): n for n, m in model.named_modules()}
+    clone_ignored = [clone.get_submodule(names[id(m)]) for m in ignored]
+    gc.collect()
+    start = time.perf_counter()
+    before = n_macs(clone, inputs)
+    pruner = make_pruner(clone, inputs, 1.0, clone_ignored, iterative_steps=steps)
+    macs, taken = before, 0
+    while taken < steps and macs > (1.0 - target) * before:
+        pruner.step()
+        taken += 1
+        macs = n_macs(clone, inputs)
+    seconds = time.perf_counter() - start
+    return {"steps": taken, "p": pruner.per_step_pruning_ratio[taken], "reached": 1.0 - macs / before,
+            "seconds": seconds}
+
+
+def mac_budget(models=None, target: float = 0.5, steps: int = LOOP_STEPS, device="auto") -> list[dict]:
+    """Per model: the exact solver vs Torch-Pruning's step-and-count loop on a MAC reduction
+    ``target`` (0.5: 2x fewer MACs), printed and returned as rows."""
+    models = models or zoo.names()
+    dev = env.device(device)
+    print(f"\n{1 / (1 - target):.3g}x fewer MACs (reduction {target}): exact solver vs Torch-Pruning's loop "
+          f"(BasePruner, pruning_ratio=1, iterative_steps={steps}, MACs counted after each step)")
+    print(f"{'model':<20}{'solver p':>9}{'reached':>9}{'over':>8}{'error':>7}{'time (s)':>10}   "
+          f"{'loop p':>7}{'steps':>6}{'reached':>9}{'over':>8}{'time (s)':>10}{'speed-up':>10}")
+    rows = []
+    for name in models:
+        model, inputs, ignored = zoo.build(name, device=dev)
+        count(model, inputs)  # warm-up: the first forward pays one-off costs
+        solver = _solver(model, inputs, ignored, target)
+        loop = _loop(model, inputs, ignored, target, steps)
+        row = {"model": name, "target": target, "solver": solver, "loop": loop,
+               "speedup": loop["seconds"] / solver["seconds"]}
+        rows.append(row)
+        print(f"{name:<20}{solver['p']:>9.4f}{solver['reached']:>9.2%}{solver['reached'] - target:>+8.2%}"
+              f"{solver['error']:>7d}{solver['seconds']:>10.2f}   {loop['p']:>7.2f}{loop['steps']:>6d}"
+              f"{loop['reached']:>9.2%}{loop['reached'] - target:>+8.2%}{loop['seconds']:>10.2f}"
+              f"{row['speedup']:>9.1f}x", flush=True)
+    print(f"largest MAC error: {max(abs(r['solver']['error']) for r in rows)} MACs (goal 0); "
+          f"mean |overshoot|: solver {np.mean([abs(r['solver']['reached'] - target) for r in rows]):.2%}, "
+          f"loop {np.mean([abs(r['loop']['reached'] - target) for r in rows]):.2%}")
+    return rows
+
+
+def main(models=None, ratios=theory.SEED_RATIOS, device="auto", mac_target: float | None = 0.5) -> list[dict]:
+    """Print the benchmark (``mac_target=None`` leaves out the MAC budget) and return the
+    per-(model, p) rows."""
     models = models or zoo.names()
     for name in models:
         zoo.family(name)
@@ -70,4 +143,6 @@ def main(models=None, ratios=theory.SEED_RATIOS, device="auto") -> list[dict]:
           f"median {sorted(r['speedup'] for r in rows)[len(rows) // 2]:.0f}x (goal >= 100x)")
     print(f"per sweep: min {min(s['speedup'] for s in sweeps):.1f}x (goal >= 10x)")
     print(f"largest error: {max(abs(r['error']) for r in rows)} parameters (goal 0)")
+    if mac_target is not None:
+        mac_budget(models, mac_target, device=device)
     return rows

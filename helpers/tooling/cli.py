@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--latency", action="store_true", help="also time forward passes (for GPU runs)")
     rep.add_argument("--out", default="figures", help="output folder (default: figures/)")
 
-    bench = sub.add_parser("bench", help="predictor vs prune-and-count, printed as ratios")
+    bench = sub.add_parser("bench", help="predictor vs prune-and-count, printed as ratios; a 2x MAC budget: solver vs Torch-Pruning's loop")
     bench.add_argument("--models", type=_names)
     bench.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
 
