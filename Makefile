@@ -46,8 +46,12 @@ notebooks: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m helpers bench
 
+# JupyterLab on the notebooks. The file browser hides each notebook's jupytext twin (NN_name.py,
+# kept in sync on save), so a learner opens the .ipynb with its outputs; root (a container) may run it.
+LAB_HIDE := "['__pycache__', '*.pyc', '*.py', '.ipynb_checkpoints']"
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ROOT) --ContentsManager.hide_globs=$(LAB_HIDE) $(LAB_ARGS)
 
 clean:
 	rm -rf $(VENV)

@@ -7,6 +7,7 @@ What a learner uses, one module per subject:
 * ``counting``: parameters and MACs, by formula and by layer, and how each tensor shrinks;
 * ``pruning``: Torch-Pruning's ``BasePruner`` as the course uses it, and what it removed;
 * ``predict``: ``ParameterModel``, the exact count after pruning, without pruning;
+* ``explorer``: the rule next to a real CNN's exact count, with widgets for p, model, head, round_to;
 * ``unsupported``: ``UnsupportedModel``, raised (naming the layer) where the course cannot be exact;
 * ``sweep``, ``budget``: sweeps over channel ratios; a channel ratio for a parameter budget;
 * ``latency``: forward-pass timing (imported on demand: ``from helpers import latency``);
@@ -23,6 +24,7 @@ from . import (
     counting,
     data,
     env,
+    explorer,
     plots,
     predict,
     pruning,
@@ -35,5 +37,5 @@ from . import (
     zoo,
 )
 
-__all__ = ["budget", "checks", "counting", "data", "env", "plots", "predict", "pruning", "sweep", "tables",
+__all__ = ["budget", "checks", "counting", "data", "env", "explorer", "plots", "predict", "pruning", "sweep", "tables",
            "theory", "tp_readme", "training", "unsupported", "zoo"]

@@ -1,4 +1,9 @@
-"""Consistent figures, saved under the repository's figures/ whatever the working directory."""
+"""Consistent figures, saved under the repository's figures/ whatever the working directory.
+
+Besides the course's style and ``save``: ``rule_axes`` (the quadratic law and the naive line), and
+the two pictures of one pruned layer, ``importance_bars`` (which channels go) and ``struck_weight``
+(which rows and columns of its weight go with them).
+"""
 from __future__ import annotations
 
 import os
@@ -10,6 +15,7 @@ from .tooling.paths import FIGURES, ROOT
 
 RULE_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.5, "label": "rule 1-(1-p)^2"}
 NAIVE_STYLE = {"color": "grey", "linestyle": ":", "linewidth": 1.5, "label": "naive: p removes p"}
+KEPT_COLOR, REMOVED_COLOR = "C0", "C3"  # a kept channel, a removed one, in every picture of a pruned layer
 
 
 def style() -> None:
@@ -52,3 +58,90 @@ def rule_axes(ax, p_max: float = 0.9):
     ax.set_xlim(0, p_max)
     ax.set_ylim(0, 1)
     return ax
+
+
+def _numpy(values):
+    """A torch tensor (any device, with or without grad) or array-like as a float numpy array."""
+    import numpy as np
+
+    if hasattr(values, "detach"):
+        values = values.detach().cpu()
+    return np.asarray(values, dtype=float)
+
+
+def _indices(idxs, n: int, what: str):
+    """``idxs`` as sorted unique ints in [0, n); a ValueError names what is out of range."""
+    import numpy as np
+
+    idxs = np.unique(_numpy(idxs).astype(int).ravel()) if len(idxs) else np.array([], dtype=int)
+    if len(idxs) and (idxs[0] < 0 or idxs[-1] >= n):
+        raise ValueError(f"{what} must lie in [0, {n}), got {idxs.tolist()}")
+    return idxs
+
+
+def importance_bars(ax, scores, removed) -> float | None:
+    """Draw one bar per channel, its importance score: the ``removed`` channels in
+    ``REMOVED_COLOR``, the kept ones in ``KEPT_COLOR``, and the threshold between them as a dashed
+    line. Return the threshold (None when no channel or every channel is removed).
+
+    A pruner that removes a fixed number of channels per group removes the lowest scores, so one
+    threshold separates them: if some removed channel scores above a kept one, no line does, and a
+    ValueError says so rather than draw a wrong picture.
+    """
+    import numpy as np
+    from matplotlib.patches import Patch
+
+    scores = _numpy(scores).ravel()
+    removed = _indices(removed, len(scores), "removed channels")
+    kept = np.setdiff1d(np.arange(len(scores)), removed)
+    colors = np.where(np.isin(np.arange(len(scores)), removed), REMOVED_COLOR, KEPT_COLOR)
+    ax.bar(np.arange(len(scores)), scores, width=0.8, color=colors)
+    handles = [Patch(facecolor=KEPT_COLOR, label="kept"), Patch(facecolor=REMOVED_COLOR, label="removed")]
+    threshold = None
+    if len(removed) and len(kept):
+        if scores[removed].max() > scores[kept].min():
+            raise ValueError("the removed channels are not the lowest-scoring ones: no threshold separates them")
+        threshold = float(scores[removed].max() + scores[kept].min()) / 2
+        handles.append(ax.axhline(threshold, color="black", linestyle="--", linewidth=1, label="threshold"))
+    ax.legend(handles=handles, loc="upper right")
+    # the scores of one group are close to each other: show their spread, not the distance from 0
+    low, high = scores.min(), scores.max()
+    pad = 0.1 * (high - low) or 0.1 * abs(high) or 1.0
+    ax.set_ylim(low - pad, high + 4 * pad)  # room above the bars for the legend
+    ax.set_xlim(-1, len(scores))
+    ax.set_xlabel("channel")
+    ax.set_ylabel("group importance")
+    return threshold
+
+
+def struck_weight(ax, matrix, removed_rows, removed_cols, **imshow_kwargs):
+    """Show a weight as a heat map (``matrix``: rows x columns, e.g. a conv weight's L2 norm over
+    its kernel, C_out x C_in) with each removed row struck through by a horizontal line and each
+    removed column by a vertical one, in ``REMOVED_COLOR``, the struck cells faded. Return the heat
+    map's image (for a colour bar).
+
+    Extra keyword arguments go to ``ax.imshow`` (e.g. ``vmin``/``vmax``, to share a colour scale).
+    """
+    import numpy as np
+
+    matrix = _numpy(matrix)
+    if matrix.ndim != 2:
+        raise ValueError(f"matrix must be 2-D (rows x columns), got shape {matrix.shape}")
+    rows = _indices(removed_rows, matrix.shape[0], "removed rows")
+    cols = _indices(removed_cols, matrix.shape[1], "removed columns")
+    image = ax.imshow(matrix, **{"cmap": "viridis", "interpolation": "nearest", **imshow_kwargs})
+    if len(rows) or len(cols):
+        fade = np.zeros((*matrix.shape, 4))  # white, opaque enough to fade what is struck
+        fade[rows, :] = fade[:, cols] = (1.0, 1.0, 1.0, 0.6)
+        ax.imshow(fade, interpolation="nearest")
+    # a line about a third of a cell wide, from the axes' size when drawn (points: 1/72 inch)
+    width, height = ax.get_window_extent().size * 72 / ax.figure.dpi
+    linewidth = max(0.5, 0.3 * min(width / matrix.shape[1], height / matrix.shape[0]))
+    for r in rows:
+        ax.axhline(r, color=REMOVED_COLOR, linewidth=linewidth)
+    for c in cols:
+        ax.axvline(c, color=REMOVED_COLOR, linewidth=linewidth)
+    ax.grid(False)
+    ax.set_xlabel("column: input channel")
+    ax.set_ylabel("row: output channel")
+    return image

@@ -10,7 +10,9 @@
 #
 # **Prerequisites**: 00 · Start here.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 5 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Study time**: about 30 min (reading, running the cells and the exercises).
+#
+# **Run time** (from `figures/notebook_times.csv`): about 4 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -107,7 +109,8 @@ assert moved > 0.1
 # convolution: each output channel looks at one input channel only, so its parameters grow with `C`,
 # not with `C²` (MobileNets are built from them; notebook 03 shows what that does to pruning). In
 # between, grouped convolutions (ResNeXt, RegNet) split the channels into `g` groups. The table checks
-# the formula against `numel()`:
+# the formula against `numel()` (the exercises at the end ask you to count two more layers by hand and
+# to write the formula as a function):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -124,42 +127,6 @@ rows = [{"conv": name, "shape": str(tuple(layer.weight.shape)), "formula": count
 assert all(r["params"] == r["numel"] for r in rows)
 Markdown(format_table(rows, [("conv", "layer", ""), ("shape", "weight shape", ""), ("formula", "formula", ""),
                              ("params", "by formula", ",d"), ("numel", "numel()", ",d")]))
-
-# %% [markdown]
-# ### Exercise: count by hand
-#
-# Fill in the two counts (no code needed beyond arithmetic), then run the cells.
-#
-# 1. `nn.Conv2d(128, 256, kernel_size=3, padding=1, bias=False)`
-# 2. `nn.Conv2d(96, 96, kernel_size=3, padding=1, groups=96)` (a depthwise conv with the default bias)
-
-# %%
-# NBVAL_CHECK_OUTPUT
-conv_count = ...  # your count for nn.Conv2d(128, 256, kernel_size=3, padding=1, bias=False)
-passed = helpers.checks.check("01-conv-by-hand", conv_count)
-
-# %%
-# NBVAL_CHECK_OUTPUT
-depthwise_count = ...  # your count for nn.Conv2d(96, 96, kernel_size=3, padding=1, groups=96)
-passed = helpers.checks.check("01-depthwise-by-hand", depthwise_count)
-
-# %% [markdown]
-# Now the formula as a function. The check compares it with real `nn.Conv2d` layers, grouped and
-# depthwise ones included:
-
-# %%
-# NBVAL_CHECK_OUTPUT
-def my_conv2d_params(c_in, c_out, k, groups=1, bias=True):
-    raise NotImplementedError  # your formula here
-
-
-passed = helpers.checks.check("01-conv2d-params", my_conv2d_params)
-
-# %%
-# Reference solutions, once you have tried:
-# helpers.checks.reveal("01-conv-by-hand")
-# helpers.checks.reveal("01-depthwise-by-hand")
-# helpers.checks.reveal("01-conv2d-params")
 
 # %% [markdown]
 # ## ResNet-18, layer by layer
@@ -225,17 +192,23 @@ assert share["Conv2d"] > 0.9 and share["BatchNorm2d"] < 0.01
 
 # %%
 # NBVAL_CHECK_OUTPUT
-stem = next(r for r in layers if r["layer"] == "conv1")
+row = {r["layer"]: r for r in layers}
 with torch.no_grad():
-    h, w = model.conv1(example_inputs).shape[-2:]
+    stem_out = model.conv1(example_inputs)
+h, w = stem_out.shape[-2:]
 print(f"input {tuple(example_inputs.shape)} -> stem output {h} x {w} positions")
-print(f"stem: {stem['params']:,} weights x {h} x {w} positions = {stem['params'] * h * w:,} MACs")
-print(f"Torch-Pruning's counter: {stem['macs']:,} MACs")
-assert stem["macs"] == stem["params"] * h * w
+print(f"stem: {row['conv1']['params']:,} weights x {h} x {w} positions = {row['conv1']['params'] * h * w:,} MACs")
+print(f"Torch-Pruning's counter: {row['conv1']['macs']:,} MACs")
+assert row["conv1"]["macs"] == row["conv1"]["params"] * h * w
+# the BatchNorm and ReLU after the stem: operations per value of its output
+print(f"stem output: {stem_out.numel():,} values; bn1: {row['bn1']['macs']:,} operations, "
+      f"relu: {row['relu']['macs']:,}")
+assert row["bn1"]["macs"] == 2 * stem_out.numel() and row["relu"]["macs"] == stem_out.numel()
 
 # %% [markdown]
-# Torch-Pruning's counter (which `layer_table` uses) also counts one operation per element for
-# activations and pooling, and two for BatchNorm; next to the convolutions they are small. Per
+# Torch-Pruning's counter (which `layer_table` uses) also counts operations that are not
+# multiply-accumulates: two per value for BatchNorm and one for an activation, as the stem's `bn1`
+# and `relu` show; next to the convolutions they are small. Per
 # ResNet-18 stage, parameters and MACs part ways: each stage doubles the channels (so 4× the weights
 # per conv) and halves the resolution (so ¼ the positions), so the MACs per stage stay flat while the
 # parameters pile up in the last stage:
@@ -250,14 +223,68 @@ Markdown(format_table(stages, [("stage", "stage", ""), ("params", "params", ",d"
 # %%
 by_name = {s["stage"]: s for s in stages}
 assert by_name["layer4"]["param_share"] > 0.7 and by_name["layer4"]["mac_share"] < 0.25
-assert max(s["mac_share"] for s in stages if s["stage"].startswith("layer")) < 0.3
+layer_macs = [s["mac_share"] for s in stages if s["stage"].startswith("layer")]
+assert 0.2 < min(layer_macs) and max(layer_macs) < 0.3  # flat: each stage holds 20-30% of the MACs
 
 # %% [markdown]
 # Parameters decide a model's size on disk and in memory; MACs are closer to its compute. Pruning a
 # fraction `p` of the channels shrinks a convolution's weight and its MACs by the same factor (both
 # are proportional to `C_out × C_in`), so both follow the law of the next notebook. How much faster
 # the model runs is a third question, answered in notebook 09.
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# ### Exercise `01-conv-by-hand`: count an ordinary convolution
 #
+# How many parameters does `nn.Conv2d(128, 256, kernel_size=3, padding=1, bias=False)` have? Work it
+# out by hand with the formula (no code needed beyond arithmetic).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+conv_count = ...  # your count for nn.Conv2d(128, 256, kernel_size=3, padding=1, bias=False)
+passed = helpers.checks.check("01-conv-by-hand", conv_count)
+
+# %%
+# Reference solution, once you have tried:
+# helpers.checks.reveal("01-conv-by-hand")
+
+# %% [markdown]
+# ### Exercise `01-depthwise-by-hand`: count a depthwise convolution
+#
+# How many parameters does the depthwise `nn.Conv2d(96, 96, kernel_size=3, padding=1, groups=96)`
+# have? It keeps PyTorch's default `bias=True`.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+depthwise_count = ...  # your count for nn.Conv2d(96, 96, kernel_size=3, padding=1, groups=96)
+passed = helpers.checks.check("01-depthwise-by-hand", depthwise_count)
+
+# %%
+# Reference solution, once you have tried:
+# helpers.checks.reveal("01-depthwise-by-hand")
+
+# %% [markdown]
+# ### Exercise `01-conv2d-params`: the formula as a function
+#
+# Write `my_conv2d_params(c_in, c_out, k, groups, bias)`, returning the parameter count of
+# `nn.Conv2d(c_in, c_out, k, groups=groups, bias=bias)`. The check compares it with real layers,
+# grouped and depthwise ones included.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def my_conv2d_params(c_in, c_out, k, groups=1, bias=True):
+    raise NotImplementedError  # your formula here
+
+
+passed = helpers.checks.check("01-conv2d-params", my_conv2d_params)
+
+# %%
+# Reference solution, once you have tried:
+# helpers.checks.reveal("01-conv2d-params")
+
+# %% [markdown]
 # ## Summary
 #
 # - Parameters are the tensors the optimiser learns; BatchNorm's running statistics are buffers, saved
@@ -268,11 +295,53 @@ assert max(s["mac_share"] for s in stages if s["stage"].startswith("layer")) < 0
 #   convolutions hold nearly all the parameters, the last stage most of them.
 # - MACs weigh each weight by the positions it is applied at, so they spread evenly over the stages
 #   while parameters do not.
+
+# %% [markdown]
+# ## Questions
 #
-# ## Exercises
+# 1. BatchNorm's running mean and variance are saved in the `state_dict` and change during training.
+#    Why are they not parameters?
 #
-# - `01-conv-by-hand`: the parameters of `nn.Conv2d(128, 256, 3, bias=False)`.
-# - `01-depthwise-by-hand`: the parameters of a depthwise `nn.Conv2d(96, 96, 3, groups=96)`.
-# - `01-conv2d-params`: the formula as a function, checked against real layers.
+#    <details><summary>Answer</summary>
+#
+#    The optimiser never updates them from a gradient: a forward pass in training mode moves them
+#    (as the running-mean cell showed), and they have `requires_grad=False`. A parameter count, in
+#    papers and in Torch-Pruning, counts only what `model.parameters()` yields.
+#
+#    </details>
+#
+# 2. Double the channels of an ordinary 3 × 3 convolution (C → 2C, inputs and outputs) and of a
+#    depthwise one. By how much does each one's parameter count grow, and what does that suggest about
+#    pruning channels of each kind?
+#
+#    <details><summary>Answer</summary>
+#
+#    The ordinary conv has C × C × 9 weights, so it grows 4×; the depthwise one has C × 1 × 9, so it
+#    grows 2×. Going the other way, removing a fraction of the channels shrinks an ordinary conv
+#    quadratically and a depthwise conv only linearly, which notebooks 02 and 03 measure.
+#
+#    </details>
+#
+# 3. ResNet-18's last stage holds most of the parameters but a share of the MACs close to the other
+#    stages'. Why?
+#
+#    <details><summary>Answer</summary>
+#
+#    Each stage doubles the channels, so each of its convs has 4× the weights of the stage before,
+#    and halves the height and width of the feature map, so each weight is applied at ¼ of the
+#    positions. Weights grow 4× per stage while MACs per weight shrink 4×.
+#
+#    </details>
+
+# %% [markdown]
+# ## Further reading
+#
+# - PyTorch's [`nn.Conv2d`](https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html) and
+#   [`nn.BatchNorm2d`](https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html) pages:
+#   the weight shapes, `groups`, and the running statistics.
+# - Sandler et al., [MobileNetV2: Inverted Residuals and Linear Bottlenecks](https://arxiv.org/abs/1801.04381),
+#   CVPR 2018: networks built from depthwise convolutions, and their parameter and MAC counts.
+# - [Torch-Pruning](https://github.com/VainF/Torch-Pruning): `tp.utils.count_ops_and_params`, the
+#   counter this notebook checks the formulas against.
 #
 # Next: **02 · The quadratic law**.

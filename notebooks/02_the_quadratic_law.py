@@ -7,11 +7,15 @@
 # - derive the law: a weight between two pruned layers keeps `(1-p)²`, so the parameter reduction is
 #   `1-(1-p)²`; and its inverse, `p = 1-√(1-r)`;
 # - regenerate the quick-reference table that turns a channel ratio into a parameter reduction;
-# - prune a plain CNN with Torch-Pruning and watch the law hold, up to rounding.
+# - prune a plain CNN with Torch-Pruning and watch the law hold, up to rounding;
+# - see, on one layer of a ResNet-18, which channels Torch-Pruning removes (the lowest group
+#   importances) and how its weight loses rows and columns and keeps `(1-p)²` of its area.
 #
 # **Prerequisites**: 01 · Counting parameters.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 6 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Study time**: about 40 min (reading, running the cells and the exercises).
+#
+# **Run time** (from `figures/notebook_times.csv`): about 8 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -36,6 +40,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch_pruning as tp
+import torchvision
 from IPython.display import Markdown
 from torch import nn
 
@@ -50,18 +55,16 @@ from helpers.tables import format_table
 # the matching column of *its* weight goes too. Torch-Pruning finds such dependencies by tracing the
 # model (its `DependencyGraph`) and removes them together as one *pruning group*. Here we remove a
 # quarter of the first layer's channels, the ones with the smallest weights (for counting, which
-# ones does not matter):
+# ones does not matter; the last section shows which ones a pruner picks):
 
 # %%
+# NBVAL_CHECK_OUTPUT
 two = nn.Sequential(
     nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.ReLU(),
     nn.Conv2d(32, 64, 3, padding=1, bias=False),
 ).to(device)
 x16 = torch.randn(1, 16, 8, 8, device=device)
 shapes_before = [tuple(two[i].weight.shape) for i in (0, 2)]
-
-# %%
-# NBVAL_CHECK_OUTPUT
 p = 0.25
 n_remove = int(p * two[0].out_channels)
 smallest = two[0].weight.detach().flatten(1).norm(dim=1).argsort()[:n_remove].tolist()
@@ -74,8 +77,6 @@ for dep, idxs in group:
 group.prune()
 for i, before in zip((0, 2), shapes_before):
     print(f"layer {i}: weight {before} -> {tuple(two[i].weight.shape)}")
-
-# %%
 kept = [two[i].weight.numel() / math.prod(s) for i, s in zip((0, 2), shapes_before)]
 assert kept == [1 - p, 1 - p]
 
@@ -103,11 +104,9 @@ result = helpers.pruning.prune(chain, x16, p, ignored_layers=[chain[-1]])
 # %%
 # NBVAL_CHECK_OUTPUT
 rows = counting.scaling(before, chain, p)
+assert [r["power"] for r in rows] == [1, 2, 1] and all(r["exact"] for r in rows)
 Markdown(format_table(rows, [("tensor", "weight", ""), ("before", "before", ",d"), ("after", "after", ",d"),
                              ("kept", "kept", ".4f"), ("power", "kept = k^d, d =", "d")]))
-
-# %%
-assert [r["power"] for r in rows] == [1, 2, 1] and all(r["exact"] for r in rows)
 
 # %% [markdown]
 # The middle weight sits between two pruned layers: it lost `p` of its columns *and* `p` of its rows,
@@ -130,8 +129,6 @@ assert [r["power"] for r in rows] == [1, 2, 1] and all(r["exact"] for r in rows)
 for p in (0.1, 0.3, 0.5):
     r = theory.param_reduction(p)
     print(f"p = {p}: removes {r:.1%}; channel_ratio_for({r:.2f}) = {theory.channel_ratio_for(r):.2f}")
-
-# %%
 grid = np.linspace(0, 0.95, 96)
 assert np.allclose([theory.channel_ratio_for(theory.param_reduction(q)) for q in grid], grid)
 assert all(theory.param_reduction(q) > q for q in grid[1:])  # the law always removes more than p
@@ -146,22 +143,18 @@ assert all(theory.param_reduction(q) > q for q in grid[1:])  # the law always re
 
 # %%
 # NBVAL_CHECK_OUTPUT
-Markdown(theory.quick_reference_markdown())
-
-# %%
 SEED_TABLE = {0.1: 19, 0.2: 36, 0.3: 51, 0.4: 64, 0.5: 75, 0.6: 84}  # percentages as that page prints them
 assert {p: round(100 * theory.param_reduction(p)) for p in SEED_TABLE} == SEED_TABLE
+Markdown(theory.quick_reference_markdown())
 
 # %% [markdown]
 # And the other way round, the channel ratio to ask for when a parameter budget is given:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-targets = [{"target": r, "p": theory.channel_ratio_for(r)} for r in (0.25, 0.5, 0.75)]
-Markdown(format_table(targets, [("target", "parameters to remove", ".0%"), ("p", "channel ratio p", ".3f")]))
-
-# %%
+targets = [{"target": r, "p": theory.channel_ratio_for(r)} for r in (0.25, 0.6, 0.75)]
 assert all(t["p"] < t["target"] for t in targets)
+Markdown(format_table(targets, [("target", "parameters to remove", ".0%"), ("p", "channel ratio p", ".3f")]))
 
 # %% [markdown]
 # A learner who wants to remove half of the parameters and sets `pruning_ratio=0.5` removes far more
@@ -175,12 +168,10 @@ assert all(t["p"] < t["target"] for t in targets)
 # (whose outputs are the classes) are its only boundary:
 
 # %%
+# NBVAL_CHECK_OUTPUT
 model = counting.plain_cnn().to(device)
 image = torch.randn(1, 3, 32, 32, device=device)
 print(model)
-
-# %%
-# NBVAL_CHECK_OUTPUT
 before = counting.snapshot(model)
 helpers.pruning.prune(model, image, 0.5, ignored_layers=[model[-1]])
 a, b, c = counting.by_power(counting.scaling(before, model, 0.5))
@@ -207,12 +198,10 @@ for row in sweep:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-Markdown(format_table(sweep, [("p", "p", ".1f"), ("rule", "rule 1-(1-p)^2", ".4f"), ("measured", "params removed", ".4f"),
-                              ("gap", "gap (points)", "+.2f"), ("macs", "MACs removed", ".4f")]))
-
-# %%
 assert all(abs(row["measured"] - row["rule"]) < 0.005 for row in sweep)
 assert all(abs(row["macs"] - row["rule"]) < 0.005 for row in sweep)
+Markdown(format_table(sweep, [("p", "p", ".1f"), ("rule", "rule 1-(1-p)^2", ".4f"), ("measured", "params removed", ".4f"),
+                              ("gap", "gap (points)", "+.2f"), ("macs", "MACs removed", ".4f")]))
 
 # %% [markdown]
 # The law holds to a fraction of a percentage point, for parameters and for MACs alike. What is
@@ -248,10 +237,110 @@ ax.legend(loc="lower right")
 helpers.plots.save(fig, "02_quadratic_law")
 plt.show()
 
+
 # %% [markdown]
-# ## Exercises: which `p`?
+# ## See the channels go
 #
-# Use the law (by hand or with `math.sqrt`), not `theory.channel_ratio_for`, and check your answers.
+# So far we counted *how many* channels go. Which ones? Torch-Pruning scores every channel of a
+# pruning group with an importance and removes the lowest scores. Here is one layer of a torchvision
+# ResNet-18, `layer1.0.conv2` (a 3 × 3 convolution, 64 channels in and out), at `p = 0.5`. Its
+# weight is pruned along two dimensions, by two groups: its rows are its own output channels, pruned
+# with every layer they are added to through the residual connections; its columns are the output
+# channels of `layer1.0.conv1`, the layer feeding it, pruned in that layer's own group. The cell
+# builds Torch-Pruning's dependency graph, asks it for both groups, and scores them with the
+# importance the course uses, `GroupMagnitudeImportance(p=2)` (its `p=2` is the L2 norm, not the
+# channel ratio). The model has random weights (`weights=None`): they change which channels go, not
+# how many.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+resnet = torchvision.models.resnet18(weights=None).eval().to(device)
+inputs = torch.randn(1, 3, 224, 224, device=device)
+conv, feeder = resnet.layer1[0].conv2, resnet.layer1[0].conv1
+p = 0.5
+graph = tp.DependencyGraph().build_dependency(resnet, example_inputs=inputs)
+importance = tp.importance.GroupMagnitudeImportance(p=2)
+names = {module: name for name, module in resnet.named_modules()}
+
+
+def lowest(layer):
+    """Scores of the group of ``layer``'s output channels, the channels BasePruner removes, the group's layers."""
+    group = graph.get_pruning_group(layer, tp.prune_conv_out_channels, idxs=list(range(layer.out_channels)))
+    scores = importance(group)
+    n_remove = layer.out_channels - int(layer.out_channels * (1 - p))  # BasePruner keeps int(C x (1-p))
+    layers = sorted({names[dep.target.module] for dep, _ in group if dep.target.module in names})
+    return scores, scores.argsort()[:n_remove].sort().values.tolist(), layers
+
+
+row_scores, removed_rows, row_layers = lowest(conv)
+col_scores, removed_cols, col_layers = lowest(feeder)
+for what, layer, removed, layers in (("rows", conv, removed_rows, row_layers), ("columns", feeder, removed_cols, col_layers)):
+    print(f"{what}: {len(removed)} of {layer.out_channels} channels removed, "
+          f"in a group of {len(layers)} layers: {', '.join(layers)}")
+
+# %% [markdown]
+# Strike the removed rows and columns out of the weight: each 3 × 3 kernel becomes one cell of a
+# `C_out × C_in` matrix (its L2 norm), and what survives is the cells struck by neither line:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+weight = conv.weight.detach().clone()
+matrix = weight.flatten(2).norm(dim=2).cpu()  # C_out x C_in: the L2 norm of each 3 x 3 kernel
+n_rows, n_cols = matrix.shape
+kept_rows = [i for i in range(n_rows) if i not in removed_rows]
+kept_cols = [j for j in range(n_cols) if j not in removed_cols]
+survives = torch.ones(n_rows, n_cols)
+survives[removed_rows, :] = 0
+survives[:, removed_cols] = 0
+kept_fraction = survives.mean().item()
+print(f"{n_rows} x {n_cols} matrix, {len(kept_rows)} rows and {len(kept_cols)} columns kept: "
+      f"{kept_fraction:.4f} of its cells survive; (1-p)^2 = {(1 - p) ** 2:.4f}")
+assert kept_fraction == len(kept_rows) * len(kept_cols) / (n_rows * n_cols) == (1 - p) ** 2
+assert removed_rows != removed_cols  # two groups, two choices
+
+# %%
+fig, axes = plt.subplots(2, 2, figsize=(11, 10), layout="constrained")
+helpers.plots.importance_bars(axes[0, 0], row_scores, removed_rows)
+axes[0, 0].set_title(f"rows: layer1.0.conv2's outputs, {len(removed_rows)} of {n_rows} removed")
+helpers.plots.importance_bars(axes[0, 1], col_scores, removed_cols)
+axes[0, 1].set_title(f"columns: layer1.0.conv1's outputs, {len(removed_cols)} of {n_cols} removed")
+image = helpers.plots.struck_weight(axes[1, 0], matrix, removed_rows, removed_cols)
+axes[1, 0].set_title("layer1.0.conv2's weight, removed rows and columns struck")
+# the survivors close up into one block; drawn in the original frame, on the same colour scale
+block = np.full((n_rows, n_cols), np.nan)
+block[:len(kept_rows), :len(kept_cols)] = matrix[kept_rows][:, kept_cols]
+helpers.plots.struck_weight(axes[1, 1], block, [], [], vmin=image.norm.vmin, vmax=image.norm.vmax)
+axes[1, 1].set_title(f"kept: {len(kept_rows)} x {len(kept_cols)} = {kept_fraction:.0%} of the area = (1-p)²")
+fig.colorbar(image, ax=axes[1, :], shrink=0.8, label="L2 norm of each 3 x 3 kernel")
+helpers.plots.save(fig, "02_channels_go")
+plt.show()
+
+# %% [markdown]
+# In each bar chart every removed channel scores below the dashed line and every kept one above it:
+# the pruner keeps the top `int(C × (1-p))` scores of each group. Rows and columns are chosen by
+# different groups, so the struck lines fall in different places, yet the survivors always form a
+# block of (kept rows) × (kept columns). Now prune the whole network with `BasePruner`, the same
+# importance, the same `p` and the classifier ignored, and compare with the prediction:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+predicted = weight[kept_rows][:, kept_cols]
+pruner = tp.pruner.BasePruner(resnet, inputs, importance=tp.importance.GroupMagnitudeImportance(p=2),
+                              pruning_ratio=p, ignored_layers=[resnet.fc])
+pruner.step()
+same = torch.equal(conv.weight.detach(), predicted)
+print(f"layer1.0.conv2 after BasePruner.step(): weight {tuple(weight.shape)} -> {tuple(conv.weight.shape)}; "
+      f"exactly the predicted rows and columns: {same}")
+assert tuple(conv.weight.shape) == (len(kept_rows), len(kept_cols), 3, 3) and same
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# ### Exercise `02-p-for-half`: the channel ratio that removes half of the parameters
+#
+# Which channel ratio `p` removes 50% of the parameters under the law? Use the law, by hand or with
+# `math.sqrt`, not `theory.channel_ratio_for`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -259,19 +348,36 @@ p_for_half = ...  # the channel ratio that removes 50% of the parameters
 passed = helpers.checks.check("02-p-for-half", p_for_half)
 
 # %%
+# Reference solution, once you have tried:
+# helpers.checks.reveal("02-p-for-half")
+
+# %% [markdown]
+# ### Exercise `02-p-for-90`: the channel ratio that removes 90% of the parameters
+#
+# Which channel ratio `p` removes 90% of the parameters under the law?
+
+# %%
 # NBVAL_CHECK_OUTPUT
 p_for_90 = ...  # the channel ratio that removes 90% of the parameters
 passed = helpers.checks.check("02-p-for-90", p_for_90)
 
 # %%
+# Reference solution, once you have tried:
+# helpers.checks.reveal("02-p-for-90")
+
+# %% [markdown]
+# ### Exercise `02-middle-weight-kept`: what a weight between two pruned layers keeps
+#
+# At `p = 0.35`, what fraction of its parameters does a weight between two pruned layers keep (like
+# the middle weight of the chain, or `layer1.0.conv2` above)?
+
+# %%
 # NBVAL_CHECK_OUTPUT
-middle_kept = ...  # at p = 0.4, the fraction of its parameters a weight between two pruned layers keeps
+middle_kept = ...  # at p = 0.35, the fraction of its parameters a weight between two pruned layers keeps
 passed = helpers.checks.check("02-middle-weight-kept", middle_kept)
 
 # %%
-# Reference solutions, once you have tried:
-# helpers.checks.reveal("02-p-for-half")
-# helpers.checks.reveal("02-p-for-90")
+# Reference solution, once you have tried:
 # helpers.checks.reveal("02-middle-weight-kept")
 
 # %% [markdown]
@@ -284,11 +390,65 @@ passed = helpers.checks.check("02-middle-weight-kept", middle_kept)
 # - A plain CNN pruned with Torch-Pruning follows the law within a fraction of a point, for parameters
 #   and MACs; the rest is rounding to whole channels and the stem and classifier, which shrink by
 #   `1-p` only.
+# - On ResNet-18's `layer1.0.conv2`, each of the two groups its weight belongs to loses its
+#   lowest-scoring channels (group L2 importance); the surviving rows × columns are `(1-p)²` of the
+#   weight, and `BasePruner.step()` keeps exactly those.
+
+# %% [markdown]
+# ## Questions
 #
-# ## Exercises
+# 1. Why does the middle weight of a chain keep `(1-p)²`, while the first convolution, whose inputs are
+#    the image's colour channels, keeps `1-p`?
 #
-# - `02-p-for-half`: the channel ratio that removes 50% of the parameters.
-# - `02-p-for-90`: the channel ratio that removes 90%.
-# - `02-middle-weight-kept`: what a weight between two pruned layers keeps at `p = 0.4`.
+#    <details><summary>Answer</summary>
 #
-# Next: **03 · Where the rule bends**, where real networks have more boundary than this one.
+#    The middle weight's rows are the output channels of its own layer and its columns the output
+#    channels of the layer before; both layers are pruned, so it loses `p` of each. The first
+#    convolution's columns are the three colour channels of the image, which no pruner removes: only
+#    its rows go.
+#
+#    </details>
+#
+# 2. Someone wants to remove half of a model's parameters and sets `pruning_ratio=0.5`. What happens,
+#    and what should they set instead?
+#
+#    <details><summary>Answer</summary>
+#
+#    `pruning_ratio` counts channels, so about `1-(1-0.5)²`, three quarters, of the parameters go
+#    (the quick-reference table). To remove a fraction `r`, invert the law: `p = 1-√(1-r)`, a smaller
+#    ratio (the first exercise asks for it).
+#
+#    </details>
+#
+# 3. The ResNet-18 above had random weights. If it had been trained, what in the picture would change,
+#    and what would not?
+#
+#    <details><summary>Answer</summary>
+#
+#    The scores, and so which bars are red and which rows and columns are struck, depend on the
+#    weights. How many channels each group loses, `C - int(C × (1-p))`, does not, so the kept block
+#    would have the same shape and the same `(1-p)²` area.
+#
+#    </details>
+#
+# 4. Why can Torch-Pruning not remove one output channel of `layer1.0.conv2` alone?
+#
+#    <details><summary>Answer</summary>
+#
+#    Its outputs are added to the residual stream of the first stage; the same channel of every layer
+#    added there, and the input channel of every layer reading the sum, must go with it, or the
+#    additions would no longer line up. That is the group of the rows, whose layers the cell listed.
+#
+#    </details>
+
+# %% [markdown]
+# ## Further reading
+#
+# - [Torch-Pruning](https://github.com/VainF/Torch-Pruning): its README notes that `pruning_ratio`
+#   counts channels, so about `1-(1-p)²` of the parameters go; `BasePruner` and the importances used here.
+# - Fang et al., [DepGraph: Towards Any Structural Pruning](https://arxiv.org/abs/2301.12900), CVPR
+#   2023: the dependency graph that builds the pruning groups, and group importance.
+# - Li et al., [Pruning Filters for Efficient ConvNets](https://arxiv.org/abs/1608.08710), ICLR 2017:
+#   removing the filters (output channels) of smallest norm, with the next layer's matching inputs.
+#
+# Next: **03 · Where the rule bends**.

@@ -9,7 +9,9 @@
 #
 # **Prerequisites**: 03 · Where the rule bends.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 7 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Study time**: about 35 min (reading, running the cells and the exercises).
+#
+# **Run time** (from `figures/notebook_times.csv`): about 6 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -35,10 +37,23 @@ from torch import nn
 
 from helpers import counting, theory, zoo
 
+# %% [markdown]
+# Notebook 03 looked at one tensor at a time. Torch-Pruning does not prune tensors, though, nor even
+# layers: it prunes **groups** of layers whose channels must go together, and it keeps a whole
+# number of channels in each. This notebook shows how residual additions and concatenations form
+# those groups, what protecting one layer of a group does, how rounding to whole channels (`int`,
+# `round_to`, the small widths of grouped convolutions) moves the count away from the rule, and what
+# changes when Torch-Pruning ranks channels across all groups at once (global pruning).
+#
+# The reference for the comparisons below is notebook 03's first case: ResNet-18 pruned locally at
+# `p = 0.5`, its classifier ignored:
+
 # %%
-# The reference of this notebook: ResNet-18 pruned locally at p = 0.5, its classifier ignored
+# NBVAL_CHECK_OUTPUT
 resnet, example_inputs, ignored = zoo.build("resnet18", device=device)
 result = helpers.pruning.prune(resnet, example_inputs, 0.5, ignored)
+print(f"reference: ResNet-18 at p = 0.5 removed {result.param_reduction:.4f} of its parameters "
+      f"(the rule says {theory.param_reduction(0.5):.4f})")
 
 # %% [markdown]
 # ## Residual additions: one group across a stage
@@ -79,10 +94,13 @@ result_coupled = helpers.pruning.prune(coupled, example_inputs, 0.5, ignored + [
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"stem outputs: {coupled.conv1.out_channels} (the reference pruned above: {resnet.conv1.out_channels})")
+stage1 = [coupled.conv1] + [block.conv2 for block in coupled.layer1]
+print(f"stem and stage-1 block outputs: {[m.out_channels for m in stage1]} "
+      f"(the reference pruned above: {resnet.conv1.out_channels})")
 print(f"layer1.0.conv1 outputs (its own group): {coupled.layer1[0].conv1.out_channels}")
 print(f"removed {result_coupled.param_reduction:.4f} instead of {result.param_reduction:.4f}")
-assert coupled.conv1.out_channels == resnet_fresh.conv1.out_channels
+assert all(m.out_channels == resnet_fresh.conv1.out_channels for m in stage1)
+assert coupled.layer1[0].conv1.out_channels == resnet.layer1[0].conv1.out_channels
 assert result_coupled.param_reduction < result.param_reduction
 
 # %% [markdown]
@@ -92,7 +110,8 @@ assert result_coupled.param_reduction < result.param_reduction
 # the block reads the whole concatenation. Torch-Pruning maps channel indices through the
 # concatenations: removing a channel of one layer removes the matching input slice of every later
 # reader. We build the first two dense blocks of DenseNet-121 (torchvision's `DenseNet` class with
-# DenseNet-121's growth rate and layer counts; the full model takes much longer to trace on a CPU):
+# DenseNet-121's growth rate and layer counts) to keep quick mode short; full mode also prunes the
+# whole DenseNet-121 at the end of this section:
 
 # %%
 def dense_blocks():
@@ -134,6 +153,7 @@ print(f"int({sum(parts)} x (1-p)) = {int(sum(parts) * (1 - p))}; sum of int(part
       f"{sum(int(c * (1 - p)) for c in parts)}; pruned model: {width}")
 print(f"removed {result_dense.param_reduction:.4f}; the rule says {theory.param_reduction(p):.4f}")
 assert width == sum(int(c * (1 - p)) for c in parts) < int(sum(parts) * (1 - p))
+assert result_dense.param_reduction < theory.param_reduction(p)
 
 # %% [markdown]
 # Rounding each layer's part down removes a little more than `p` of the channels, which alone
@@ -163,8 +183,8 @@ if not helpers.env.quick():  # full mode: DenseNet-121 itself
 #
 # Torch-Pruning keeps `int(C × (1-p))` channels of each group: whole channels, rounded down. Its
 # `round_to=n` option rounds the kept count further down to a multiple of `n` (some GPU kernels
-# prefer channel counts that are multiples of 8; notebook 09 measures whether it matters). At
-# `p = 0.3` on ResNet-18:
+# prefer channel counts that are multiples of 8; notebook 09 times pruned models with and without
+# `round_to=8`). At `p = 0.3` on ResNet-18:
 
 # %%
 rounded = {}
@@ -179,6 +199,9 @@ for round_to, (res, net) in rounded.items():
           f"channels, last stage {net.layer4[0].conv2.out_channels} of {resnet_fresh.layer4[0].conv2.out_channels}; "
           f"removed {res.param_reduction:.4f}")
 print(f"the rule says {theory.param_reduction(0.3):.4f}")
+unrounded, by_8 = rounded[None][1], rounded[8][1]
+assert unrounded.conv1.out_channels == int(resnet_fresh.conv1.out_channels * (1 - 0.3))
+assert by_8.conv1.out_channels % 8 == 0 and by_8.layer4[0].conv2.out_channels % 8 == 0
 assert rounded[8][0].param_reduction > rounded[None][0].param_reduction
 
 # %% [markdown]
@@ -192,29 +215,15 @@ regnet, example_inputs, ignored = zoo.build("regnet_y_400mf", device=device)
 grouped = regnet.trunk_output.block1[0].f.b[0]
 c0, g0 = grouped.out_channels, grouped.groups
 print(f"{c0} channels in {g0} groups of {c0 // g0}")
+assert (c0, g0) == (48, 6)
 
 # %% [markdown]
-# **Exercise.** Before pruning it: at `p = 0.3`, how many channels of each of these groups does
-# Torch-Pruning keep?
-
-# %%
-# NBVAL_CHECK_OUTPUT
-kept_per_group = ...  # a whole number of channels
-passed = helpers.checks.check("04-group-width-kept", kept_per_group)
-
-# %%
-# Reference solution, once you have tried:
-# helpers.checks.reveal("04-group-width-kept")
-
-# %% [markdown]
-# Now prune it:
-
-# %%
-result_regnet = helpers.pruning.prune(regnet, example_inputs, 0.3, ignored)
+# At `p = 0.3`, `8 × (1-p)` is not a whole number of channels. Prune the model and look:
 
 # %%
 # NBVAL_CHECK_OUTPUT
 p = 0.3
+result_regnet = helpers.pruning.prune(regnet, example_inputs, p, ignored)
 c1, g1 = grouped.out_channels, grouped.groups
 print(f"after p = {p}: {c1} channels in {g1} groups of {c1 // g1}")
 print(f"kept {c1 / c0:.3f} of the channels, not {1 - p:.3f}")
@@ -223,8 +232,8 @@ assert g1 == g0 and c1 / c0 < 1 - p and result_regnet.param_reduction > theory.p
 
 # %% [markdown]
 # Rounding inside small groups removes more than asked, and RegNetY lands *above* the rule at this
-# ratio. At other ratios it can land below: the kept width moves in steps of one channel per group
-# (the figure at the end of this notebook shows the staircase).
+# ratio. The kept width moves in steps of one channel per group, so the count follows a staircase in
+# `p`; notebook 05 draws it and finds ratios where RegNetY lands below the rule instead.
 
 # %% [markdown]
 # ## Global pruning: per-layer ratios differ
@@ -244,17 +253,118 @@ ratios = {n: 1 - m.out_channels / widths_before[n] for n, m in global_net.named_
 for name, ratio in ratios.items():
     print(f"{name:<24} {widths_before[name]:>4} -> {global_net.get_submodule(name).out_channels:>4} channels"
           f"  (removed {ratio:.2f})")
-print(f"removed {result_global.param_reduction:.4f} of the parameters (local pruning: {result.param_reduction:.4f})")
+print(f"per-layer ratios from {min(ratios.values()):.2f} to {max(ratios.values()):.2f}; removed "
+      f"{result_global.param_reduction:.4f} of the parameters (local pruning: {result.param_reduction:.4f})")
+assert max(ratios.values()) - min(ratios.values()) > 0.02  # the layers no longer share one ratio
+assert min(ratios.values()) < 0.5 < max(ratios.values())
+assert result_global.param_reduction != result.param_reduction
+
+# %% [markdown]
+# With these random weights the per-layer ratios printed above spread around `p`, and the model
+# loses a different fraction of its parameters than under local pruning. The count then depends on
+# which channels the importance ranks lowest, so it has to be measured after pruning, not read off
+# `1-(1-p)²`.
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# ### Exercise `04-group-width-kept`: predict a group's width at p = 0.4
+#
+# RegNetY-400MF's first grouped convolution had 6 groups of 8 channels before pruning (printed in the
+# grouped-convolution section). Pruned at `p = 0.4` instead of `0.3`, how many channels of each group
+# does Torch-Pruning keep?
 
 # %%
-assert max(ratios.values()) - min(ratios.values()) > 0.02  # the layers no longer share one ratio
+# NBVAL_CHECK_OUTPUT
+kept_per_group = ...  # a whole number of channels
+passed = helpers.checks.check("04-group-width-kept", kept_per_group)
+
+# %%
+# Reference solution, once you have tried:
+# helpers.checks.reveal("04-group-width-kept")
+
+# %% [markdown]
+# Once you have answered, let Torch-Pruning settle it:
+
+# %%
+regnet_04, example_inputs, ignored = zoo.build("regnet_y_400mf", device=device)
+helpers.pruning.prune(regnet_04, example_inputs, 0.4, ignored)
+grouped_04 = regnet_04.trunk_output.block1[0].f.b[0]
+print(f"after p = 0.4: {grouped_04.out_channels} channels in {grouped_04.groups} groups of "
+      f"{grouped_04.out_channels // grouped_04.groups}")
+assert grouped_04.out_channels // grouped_04.groups == helpers.checks.solution("04-group-width-kept")
 
 # %% [markdown]
 # ## Summary
 #
-# - Residual additions and concatenations couple layers into groups, pruned as units; protecting one
-#   layer protects its whole group.
-# - Rounding to whole channels (`int`, `round_to`, small group widths) moves the count in either
-#   direction; global pruning gives each layer its own ratio.
+# - Residual additions couple every layer that feeds or reads them into one pruning group (ResNet-18
+#   has fewer groups than convolutions); protecting one layer with `ignored_layers` protects its
+#   whole group, and the model loses less.
+# - Concatenations map each part to its own group: DenseNet's concatenated width is the sum of each
+#   part rounded down, slightly below `int(C × (1-p))` of the whole, and its BatchNorm and classifier
+#   shares pull its reduction below the rule.
+# - Torch-Pruning keeps `int(C × (1-p))` channels per group; `round_to=8` rounds further down and
+#   removes more. Grouped convolutions round inside each small group, and RegNetY landed above the
+#   rule at `p = 0.3`.
+# - Global pruning gives each layer its own ratio, and the count moves away from local pruning's.
+
+# %% [markdown]
+# ## Questions
+#
+# 1. Protecting the single convolution `layer1.0.conv2` kept the stem's channels too. Why?
+#
+# <details><summary>Answer</summary>
+#
+# Its output is added to the stem's output by the residual connection, so they share channels and
+# sit in one pruning group. `ignored_layers` protects a layer's outputs, and a group that contains a
+# protected layer is skipped whole.
+#
+# </details>
+#
+# 2. In the DenseNet blocks, why is the pruned concatenation narrower than `int(C × (1-p))` of its
+#    full width?
+#
+# <details><summary>Answer</summary>
+#
+# Each part of the concatenation is its own group and is rounded down on its own; the sum of several
+# values rounded down is at most, and here below, the whole rounded down once.
+#
+# </details>
+#
+# 3. Why does rounding move RegNetY much more than ResNet-18?
+#
+# <details><summary>Answer</summary>
+#
+# Rounding loses less than one channel per group. In ResNet-18 a group has tens to hundreds of
+# channels, so that is a small fraction; in RegNetY's grouped convolutions it is a fraction of a
+# group of only 8 channels.
+#
+# </details>
+#
+# 4. Why is there no closed formula like `1-(1-p)²` for global pruning?
+#
+# <details><summary>Answer</summary>
+#
+# Global pruning ranks the channels of all groups by importance and removes the lowest `p` overall,
+# so each layer's ratio depends on the weights. The count follows from those per-layer ratios, which
+# only pruning (or a per-layer prediction) gives.
+#
+# </details>
+
+# %% [markdown]
+# ## Further reading
+#
+# - Fang et al., "DepGraph: Towards Any Structural Pruning", CVPR 2023,
+#   [arXiv:2301.12900](https://arxiv.org/abs/2301.12900): the dependency graph that builds the pruning
+#   groups shown here.
+# - Torch-Pruning, [github.com/VainF/Torch-Pruning](https://github.com/VainF/Torch-Pruning): the
+#   pruner's `round_to`, `ignored_layers` and `global_pruning` options.
+# - Huang et al., "Densely Connected Convolutional Networks", CVPR 2017,
+#   [arXiv:1608.06993](https://arxiv.org/abs/1608.06993): the concatenations of DenseNet.
+# - Radosavovic et al., "Designing Network Design Spaces", CVPR 2020,
+#   [arXiv:2003.13678](https://arxiv.org/abs/2003.13678): RegNet and its fixed group width.
+# - Xie et al., "Aggregated Residual Transformations for Deep Neural Networks" (ResNeXt), CVPR 2017,
+#   [arXiv:1611.05431](https://arxiv.org/abs/1611.05431): grouped convolutions in residual networks.
 #
 # Next: **05 · The exact count**.

@@ -2,19 +2,21 @@
 # # 06 · Pruning real CNNs with Torch-Pruning
 #
 # **Learning goals**
-# - prune a network with Torch-Pruning's own API: `BasePruner`, an importance, `step()`, and
-#   `tp.utils.count_ops_and_params` before and after;
-# - read Torch-Pruning's dependency graph: which layers lose parameters when one channel goes;
-# - know what each pruner argument (`pruning_ratio`, `ignored_layers`, `round_to`, `iterative_steps`,
-#   `global_pruning`) does to the parameter count;
-# - prune a dozen torchvision CNNs and compare the measured reduction with the rule `1-(1-p)²` and
-#   with the exact prediction of `helpers.predict.ParameterModel`;
-# - check that every pruned model still runs and still outputs 1000 classes;
-# - save a pruned model and load it back (`tp.state_dict`, `tp.load_state_dict`).
+# - write Torch-Pruning's `BasePruner` with every argument that changes the count
+#   (`pruning_ratio`, `ignored_layers`, `round_to`, `iterative_steps`, `global_pruning`), call
+#   `step()`, count with `tp.utils.count_ops_and_params`, and save and reload the pruned model;
+# - read what each argument does to ResNet-18's count, against the exact prediction of
+#   `helpers.predict.ParameterModel`;
+# - read Torch-Pruning's pruning groups on ResNet-18: which layers lose parameters when one channel goes;
+# - prune a dozen torchvision CNNs (four in quick mode), compare the measured reduction with the rule
+#   `1-(1-p)²` and the prediction, and check that every pruned model still outputs 1000 classes;
+# - see where the prediction refuses instead of guessing (GoogLeNet's auxiliary heads).
 #
-# **Prerequisites**: 02 · The quadratic law, 05 · The exact count.
+# **Prerequisites**: 02 · The quadratic law, 04 · Groups and rounding, 05 · The exact count.
 #
-# **Run time** (from `figures/notebook_times.csv`): about 14 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
+# **Study time**: about 45 min (reading, running the cells and the exercises).
+#
+# **Run time** (from `figures/notebook_times.csv`): about 13 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -34,7 +36,7 @@ device = helpers.env.setup()
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 from helpers import plots, sweep, theory, zoo
 from helpers.tables import format_table
@@ -47,11 +49,19 @@ RATIOS = theory.SEED_RATIOS
 print(f"{len(MODELS)} models: {', '.join(MODELS)}")
 
 # %% [markdown]
-# ## 1. Torch-Pruning's quick start
+# ## 1. The pruner and its arguments
 #
-# This is Torch-Pruning's README quick start, whole: build the model, count it, give `BasePruner`
-# an importance criterion, the channel ratio and the layers to leave alone, call `step()`, count
-# again. Every pruning in this course is this call.
+# Notebook 00 ran Torch-Pruning's README quick start. Here is the same pruner with every argument
+# that changes the parameter count written out, at the quick start's values or the library's
+# defaults; section 2 changes them one at a time:
+#
+# | argument | what it does |
+# |---|---|
+# | `pruning_ratio` (our `p`) | fraction of each group's channels removed |
+# | `ignored_layers` | layers whose output channels stay (here: the classifier) |
+# | `round_to` | kept widths rounded down to a multiple of it |
+# | `iterative_steps` | reach `p` in several `step()` calls, each relative to the original width |
+# | `global_pruning` | rank channels across all groups instead of within each |
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -67,23 +77,23 @@ pruner = tp.pruner.BasePruner(
     importance=tp.importance.GroupMagnitudeImportance(p=2),  # a channel's score: the L2 norm of its group's weights
     pruning_ratio=0.5,  # remove half of every group's channels
     ignored_layers=[model.fc],  # keep the 1000 classes
+    round_to=None,  # no rounding of the kept widths
+    iterative_steps=1,  # one step() reaches pruning_ratio
+    global_pruning=False,  # each group loses the same fraction
 )
 pruner.step()
 macs_after, params_after = tp.utils.count_ops_and_params(model, example_inputs)
 print(f"parameters: {params_before:,} -> {params_after:,} ({1 - params_after / params_before:.1%} removed)")
 print(f"MACs:       {macs_before:,.0f} -> {macs_after:,.0f} ({1 - macs_after / macs_before:.1%} removed)")
 print("output:", tuple(model(example_inputs).shape))
+assert (params_before, params_after) == (11_689_512, 3_055_880)  # the numbers Torch-Pruning's README prints
+assert 0.7 < 1 - params_after / params_before < 0.8 and tuple(model(example_inputs).shape) == (1, 1000)
 
 # %% [markdown]
 # Half of the channels took about three quarters of the parameters with them: the quadratic law of
 # notebook 02, on a real network. `helpers.pruning.prune` is these lines with the counts around
 # them (its docstring shows the call), so the rest of the notebook can prune many models in a line.
-
-# %%
-assert (params_before, params_after) == (11_689_512, 3_055_880)  # the numbers Torch-Pruning's README prints
-assert 0.7 < 1 - params_after / params_before < 0.8 and tuple(model(example_inputs).shape) == (1, 1000)
-
-# %% [markdown]
+#
 # A pruned model no longer matches its architecture's constructor: `resnet18()` builds layers wider
 # than the pruned ones, so the usual `load_state_dict` into a freshly built model fails. Two ways
 # work: Torch-Pruning's `tp.state_dict`, which stores each layer's widths with its weights, or saving
@@ -117,109 +127,41 @@ print(f"tp.state_dict / tp.load_state_dict: {helpers.counting.n_params(reloaded)
 assert all(same) and helpers.counting.n_params(reloaded) == params_after
 
 # %% [markdown]
-# ## 2. The dependency graph
+# ## 2. What each argument does to the count
 #
-# Torch-Pruning runs the model once with autograd switched on (so never under `torch.no_grad()`)
-# and records which layer feeds which: its `DependencyGraph`. Removing an output channel of a
-# convolution forces the removal of the matching entries elsewhere: the BatchNorm after it, the input
-# channel of every layer that reads it, and, through a residual addition, the channels of every other
-# branch added to it. Such a set of coupled layers is a **pruning group**; a pruner removes the same
-# channel indices from all its members at once.
-#
-# `sweep.groups` lists the groups a local pruner uses on ResNet-18 (the classifier `fc` is ignored,
-# so that the 1000 classes stay): each group's root layer, its width and how many layers with
-# parameters it couples.
-
-# %%
-resnet, x, ignored = zoo.build("resnet18", device=device)
-resnet_groups = sweep.groups(resnet, x, ignored)
+# `sweep.settings_table` prunes a fresh ResNet-18 under each setting with the pruner above (through
+# `helpers.pruning.prune`), predicts the count first with `ParameterModel` (local pruning only) and
+# runs the pruned model once:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-Markdown(format_table(resnet_groups, [("root", "root layer", ""), ("channels", "channels", "d"),
-                                      ("layers", "coupled layers", "d")]))
-
-# %%
-n_stage_groups = sum(g["layers"] > 3 for g in resnet_groups)
-assert len(resnet_groups) == 12 and n_stage_groups == 4
-assert all(g["layers"] == 3 for g in resnet_groups if g["layers"] <= 3)
-print(f"{len(resnet_groups)} groups: {n_stage_groups} span a whole stage, the others couple 3 layers")
-
-# %% [markdown]
-# Two kinds of group. Inside a residual block, `conv1`'s outputs feed only `bn1` and `conv2`: three
-# layers. But the outputs of a stage are added together block after block, so the stem (or the
-# downsampling shortcut), every block's last convolution and the next stage's inputs share one set of
-# channels: one group per stage. Here is the stem's group, pruned by one channel on a copy of the
-# model, with the parameters each layer loses:
-
-# %%
-stem_group = sweep.group_layers(resnet, x, resnet.conv1)
-
-# %%
-# NBVAL_CHECK_OUTPUT
-Markdown(format_table(stem_group, [("layer", "layer", ""), ("type", "type", ""), ("pruned", "pruned dim", ""),
-                                   ("params_per_channel", "parameters removed per channel", ",d")]))
-
-# %%
-assert len(stem_group) == 10
-assert {r["layer"] for r in stem_group if r["pruned"] == "in"} == {
-    "layer1.0.conv1", "layer1.1.conv1", "layer2.0.conv1", "layer2.0.downsample.0"}
-print(f"one stem channel: {sum(r['params_per_channel'] for r in stem_group)} parameters in "
-      f"{len(stem_group)} layers; conv1 alone holds {stem_group[0]['params_per_channel']} of them")
-
-# %% [markdown]
-# A weight that sits between two groups (like `layer1.0.conv1`: its outputs belong to the block's
-# internal group, its inputs to the stem's) loses rows with one group and columns with the other:
-# that is the `(1-p)²` of the rule. `conv1` has only 3 fixed input channels, and BatchNorm weights
-# have a single dimension: they shrink like `(1-p)`.
-#
-# ## 3. The pruner's arguments
-#
-# `helpers.pruning.prune` wraps Torch-Pruning's `BasePruner` with group L2-magnitude importance.
-# The arguments that change the count:
-#
-# | argument | what it does |
-# |---|---|
-# | `pruning_ratio` (our `p`) | fraction of each group's channels removed |
-# | `ignored_layers` | layers whose output channels stay (here: the classifier) |
-# | `round_to` | kept widths rounded down to a multiple of it |
-# | `iterative_steps` | reach `p` in several steps, each relative to the original width |
-# | `global_pruning` | rank channels across all groups instead of within each |
-#
-# `sweep.settings_table` prunes a fresh ResNet-18 under each setting, predicts the count first with
-# `ParameterModel` (for local pruning) and runs the pruned model once.
-
-# %%
 SETTINGS = [
     {"label": "p=0.5", "channel_ratio": 0.5},
     {"label": "p=0.5, nothing ignored", "channel_ratio": 0.5, "ignore_classifier": False},
     {"label": "p=0.5, round_to=8", "channel_ratio": 0.5, "round_to": 8},
     {"label": "p=0.5, iterative_steps=5", "channel_ratio": 0.5, "iterative_steps": 5},
+    {"label": "p=0.5, global_pruning=True", "channel_ratio": 0.5, "global_pruning": True},
     {"label": "p=0.3", "channel_ratio": 0.3},
     {"label": "p=0.3, round_to=8", "channel_ratio": 0.3, "round_to": 8},
     {"label": "p=0.3, round_to=16", "channel_ratio": 0.3, "round_to": 16},
 ]
 settings = sweep.settings_table("resnet18", SETTINGS, device=device)
 by_label = {r["label"]: r for r in settings}
-
-# %%
-# NBVAL_CHECK_OUTPUT
-Markdown(format_table(settings, [("label", "setting", ""), ("params_after", "parameters after", ",d"),
-                                 ("predicted_params_after", "predicted", ",d"), ("param_reduction", "reduction", ".1%"),
-                                 ("output_shape", "output", "")]))
-
-# %%
-assert all(r["params_after"] == r["predicted_params_after"] for r in settings)
-assert by_label["p=0.5"]["params_after"] == 3_055_880  # Torch-Pruning's README quick start prints the same
+local = [r for r in settings if r["label"] != "p=0.5, global_pruning=True"]
+assert all(r["params_after"] == r["predicted_params_after"] for r in local)
+assert by_label["p=0.5"]["params_after"] == params_after  # the pruner of section 1
 assert by_label["p=0.5, nothing ignored"]["output_shape"] == (1, 500)
+assert abs(by_label["p=0.5, nothing ignored"]["param_reduction"] - theory.param_reduction(0.5)) < abs(
+    by_label["p=0.5"]["param_reduction"] - theory.param_reduction(0.5))
 assert by_label["p=0.5, round_to=8"]["params_after"] == by_label["p=0.5"]["params_after"]
 assert by_label["p=0.5, iterative_steps=5"]["params_after"] == by_label["p=0.5"]["params_after"]
 assert (by_label["p=0.3, round_to=16"]["param_reduction"] > by_label["p=0.3, round_to=8"]["param_reduction"]
         > by_label["p=0.3"]["param_reduction"])
-assert abs(by_label["p=0.5, nothing ignored"]["param_reduction"] - theory.param_reduction(0.5)) < abs(
-    by_label["p=0.5"]["param_reduction"] - theory.param_reduction(0.5))
-kept = int(64 * (1 - 0.3))
-print(f"a 64-channel group at p=0.3 keeps {kept}; round_to=8: {kept - kept % 8}; round_to=16: {kept - kept % 16}")
+global_row = by_label["p=0.5, global_pruning=True"]
+assert global_row["params_after"] != by_label["p=0.5"]["params_after"] and global_row["output_shape"] == (1, 1000)
+Markdown(format_table(settings, [("label", "setting", ""), ("params_after", "parameters after", ",d"),
+                                 ("predicted_params_after", "predicted", ",d"), ("param_reduction", "reduction", ".1%"),
+                                 ("output_shape", "output", "")]))
 
 # %% [markdown]
 # What the table says:
@@ -227,30 +169,59 @@ print(f"a 64-channel group at p=0.3 keeps {kept}; round_to=8: {kept - kept % 8};
 # - **ignored_layers**: forget the classifier and the pruner shrinks it too: the model now predicts
 #   500 classes. The parameter count even lands closer to the rule, but the model is broken.
 # - **round_to**: at `p=0.5` every ResNet-18 width (64 ... 512) halves to a multiple of 8, so
-#   `round_to=8` changes nothing. At `p=0.3` a 64-channel group keeps `int(64 × 0.7)` channels (printed
-#   above), not a multiple of 8, and `round_to` lowers that to the multiple below: rounding only ever
-#   removes *more*.
-# - **iterative_steps**: local pruning in 5 steps ends on exactly the same widths as one step,
-#   because each step's ratio is taken relative to the original width. That holds here; where
-#   `round_to` bites or a group would be emptied the path can matter (`tests/test_sweep.py` has two
-#   small models where it does), and `ParameterModel(..., iterative_steps=5)` replays the schedule.
-# - Every local setting is predicted to the parameter by `ParameterModel`.
+#   `round_to=8` changes nothing. At `p=0.3` the kept widths are not all multiples of 8, and
+#   `round_to` lowers them to the multiple below: the larger `round_to`, the more is removed, never less.
+# - **iterative_steps**: local pruning in 5 steps ends on exactly the one-step count, because each
+#   step's ratio is taken relative to the original width.
+# - **global_pruning**: channels compete across groups by importance, so how many each group loses
+#   depends on the weights (notebook 04 showed its per-layer ratios); the count differs from the
+#   local one and `ParameterModel` does not predict it (n/a).
+# - Every local setting is predicted to the parameter by `ParameterModel`. These models carry random
+#   weights: a local prune's count depends on how many channels each group keeps, not on which
+#   (notebook 07 checks it on two initialisations).
 #
-# **global_pruning** is different: channels compete across groups by importance, so the per-layer
-# ratios, and the count, depend on the weights (and, for ties, on the device's arithmetic):
+# ## 3. Pruning groups
+#
+# Torch-Pruning runs the model once with autograd switched on (so never under `torch.no_grad()`)
+# and records which layer feeds which: its `DependencyGraph`. Layers that must lose the same channels
+# form a **pruning group** (notebook 04); a local pruner removes `p` of each group's channels. The
+# groups of ResNet-18 (the classifier ignored): each group's root layer, its width and how many layers
+# with parameters it couples:
 
 # %%
-(global_row,) = sweep.settings_table("resnet18", [{"label": "p=0.5, global", "channel_ratio": 0.5,
-                                                   "global_pruning": True}], device=device)
-print(f"global pruning, p=0.5: {global_row['params_after']:,} parameters "
-      f"({global_row['param_reduction']:.1%} removed; local: {by_label['p=0.5']['param_reduction']:.1%})")
-assert global_row["params_after"] != by_label["p=0.5"]["params_after"]
-assert global_row["output_shape"] == (1, 1000)
+# NBVAL_CHECK_OUTPUT
+resnet, x, ignored = zoo.build("resnet18", device=device)
+resnet_groups = sweep.groups(resnet, x, ignored)
+n_stage_groups = sum(g["layers"] > 3 for g in resnet_groups)
+assert len(resnet_groups) == 12 and n_stage_groups == 4
+assert all(g["layers"] == 3 for g in resnet_groups if g["layers"] <= 3)
+print(f"{len(resnet_groups)} groups: {n_stage_groups} span a whole stage, the others couple 3 layers")
+Markdown(format_table(resnet_groups, [("root", "root layer", ""), ("channels", "channels", "d"),
+                                      ("layers", "coupled layers", "d")]))
 
 # %% [markdown]
-# These models carry random weights: the count of a *local* prune does not depend on which channels
-# go, only on how many, so random weights give the counts of the trained models. A global prune's
-# count does depend on the weights; notebook 08 comes back to it.
+# Two kinds of group. Inside a residual block, `conv1`'s outputs feed only `bn1` and `conv2`: three
+# layers. But the outputs of a stage are added together block after block, so the stem (or the
+# downsampling shortcut), every block's last convolution and the next stage's inputs share one set of
+# channels: one group per stage. `sweep.group_layers` prunes one channel of a group on a copy of the
+# model and lists what each layer loses. The group of the second stage, rooted at its shortcut:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+stage_group = sweep.group_layers(resnet, x, resnet.layer2[0].downsample[0])
+assert len(stage_group) == 9 and {r["pruned"] for r in stage_group} == {"out", "in"}
+assert {r["layer"] for r in stage_group if r["pruned"] == "in"} == {"layer2.1.conv1", "layer3.0.conv1",
+                                                                    "layer3.0.downsample.0"}
+print(f"one channel of layer2's stage group: {sum(r['params_per_channel'] for r in stage_group):,} parameters "
+      f"in {len(stage_group)} layers")
+Markdown(format_table(stage_group, [("layer", "layer", ""), ("type", "type", ""), ("pruned", "pruned dim", ""),
+                                    ("params_per_channel", "parameters removed per channel", ",d")]))
+
+# %% [markdown]
+# A weight that sits between two groups (like `layer2.1.conv1`: its inputs belong to the stage's
+# group, its outputs to its block's internal group) loses columns with one group and rows with the
+# other: that is the `(1-p)²` of the rule. BatchNorm layers (two numbers per channel in the table)
+# belong to one group only and shrink like `(1-p)`.
 #
 # ## 4. A dozen real CNNs
 #
@@ -261,7 +232,6 @@ assert global_row["output_shape"] == (1, 1000)
 rows = sweep.zoo_sweep(MODELS, RATIOS, device=device, progress=not helpers.env.progress_disabled())
 
 
-# %%
 def table(names, ratios=(0.3, 0.5)):
     """One row per model: parameters, then measured (and predicted) reduction at each ratio."""
     out = [{"model": "rule 1-(1-p)²", "params": None,
@@ -280,9 +250,8 @@ def table(names, ratios=(0.3, 0.5)):
 table(CORE)
 
 # %%
-table(MODELS) if not QUICK else print("full mode adds the rest of the zoo here")
-
-# %%
+if not QUICK:
+    display(table(MODELS))
 assert all(r["params_after"] == r["predicted_params_after"] for r in rows), "a prediction missed"
 assert all(r["output_shape"] == (1, 1000) for r in rows)
 assert all(r["param_reduction"] < r["rule_reduction"] for r in rows if r["channel_ratio"] == 0.5)
@@ -306,19 +275,15 @@ plots.save(fig, "06_zoo_reduction");
 # %% [markdown]
 # The measured points are the predictions, and each family's distance below the rule is its share of
 # tensors that shrink like `(1-p)` instead of `(1-p)²` (notebook 03). The furthest below are the
-# small mobile models (MobileNet, MnasNet, EfficientNet) and SqueezeNet; the next cell says why.
+# small mobile models (MobileNet, MnasNet, EfficientNet) and SqueezeNet; the next cells say why.
 # Models whose widths force rounding (grouped convolutions in RegNet and ResNeXt, DenseNet's many
-# narrow layers) can land slightly *above* the rule at some ratios:
+# narrow layers) can land *above* the rule at some ratios:
 
 # %%
 at_half = sorted((r for r in rows if r["channel_ratio"] == 0.5), key=lambda r: r["param_reduction"])
 low = [r for r in at_half if r["model"].startswith(("mobilenet", "mnasnet", "efficientnet", "squeezenet"))]
-squeeze, _, squeeze_classifier = zoo.build("squeezenet1_1")
-classifier_share = squeeze_classifier[0].weight.numel() / helpers.counting.n_params(squeeze)
 print("at p=0.5, lowest first:", ", ".join(f"{r['model']} {r['param_reduction']:.1%}" for r in at_half))
-print(f"squeezenet1_1: the classifier convolution holds {classifier_share:.0%} of the parameters")
 assert at_half[:len(low)] == low  # those models are the lowest
-assert classifier_share > 0.4
 above = sorted({r["model"] for r in rows if r["param_reduction"] > r["rule_reduction"]})
 print("above the rule at some ratio (rounding):", ", ".join(above) or "none")
 assert all(zoo.family(n) in ("RegNet", "ResNeXt", "DenseNet") for n in above)
@@ -347,11 +312,6 @@ for name in MODELS:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-Markdown(format_table(heads, [("model", "model", ""), ("classifier", "classifier (1000 classes)", ".1%"),
-                              ("depthwise", "depthwise weights", ".1%"), ("p05", "removed at p=0.5", ".1%"),
-                              ("p05_10", "with a 10-class head", ".1%")]))
-
-# %%
 lowest = [h for h in heads if h["model"] in {r["model"] for r in low}]
 assert all(h["classifier"] > 5 * h["depthwise"] for h in lowest)  # the classifier, not depthwise weights
 assert all(h["p05_10"] > h["p05"] for h in heads)
@@ -359,20 +319,23 @@ assert max(theory.param_reduction(0.5) - h["p05_10"] for h in heads) < min(
     theory.param_reduction(0.5) - h["p05"] for h in lowest)
 print(f"with a 10-class head every model removes between {min(h['p05_10'] for h in heads):.1%} and "
       f"{max(h['p05_10'] for h in heads):.1%} at p=0.5 (the rule: {theory.param_reduction(0.5):.0%})")
+Markdown(format_table(heads, [("model", "model", ""), ("classifier", "classifier (1000 classes)", ".1%"),
+                              ("depthwise", "depthwise weights", ".1%"), ("p05", "removed at p=0.5", ".1%"),
+                              ("p05_10", "with a 10-class head", ".1%")]))
 
 # %% [markdown]
 # What keeps the small models furthest below the rule is their 1000-class classifier: its outputs
 # are fixed, so it shrinks like `(1-p)`, and in a small network it holds a large share of the
 # parameters, many times their depthwise weights. With 10 classes the same networks come close to
 # the rule, as the last column shows.
-
-# %% [markdown]
-# ### Exact, or refused
+#
+# ## 5. Exact, or refused
 #
 # `ParameterModel` either agrees with Torch-Pruning to the parameter or raises
 # `helpers.unsupported.UnsupportedModel`, naming the layer and what to do; it never guesses. GoogLeNet
 # built with its auxiliary heads is such a case: in eval mode the forward pass never reaches them.
-# See what Torch-Pruning does to it, then what the predictor says:
+# The cell shows what Torch-Pruning does to it, what the predictor says, and that the same network
+# built without the heads (`aux_logits=False`) is predicted to the parameter:
 
 # %%
 from helpers.pruning import prune_copy
@@ -402,10 +365,6 @@ except UnsupportedModel as err:
     print(refusal)
 assert received["channels"] < pruned.aux1.conv.conv.in_channels and "never reaches it" in refusal
 
-# %% [markdown]
-# Built without the heads (`aux_logits=False`), the same network is predicted to the parameter:
-
-# %%
 without_aux = torchvision.models.googlenet(weights=None, init_weights=False, aux_logits=False).eval()
 predicted = ParameterModel(without_aux, example, [without_aux.fc]).params(0.5)
 measured = prune_copy(without_aux, example, 0.5, [without_aux.fc], count_macs=False).params_after
@@ -414,62 +373,142 @@ assert predicted == measured
 
 # %% [markdown]
 # ## Exercises
+
+# %% [markdown]
+# ### Exercise `06-kept-channels`: write how many channels a local pruner keeps
 #
-# **1. Kept channels.** Write `kept_channels(channels, p, round_to)`: the number of channels a
-# local pruner keeps in a group of `channels` at ratio `p`, rounded down to a multiple of `round_to`
-# when it is given (see the `round_to` rows above).
+# Write `kept_channels(channels, p, round_to)`: the number of channels a local pruner keeps in a
+# group of `channels` at ratio `p`, rounded down to a multiple of `round_to` when it is given (the
+# `round_to` rows of section 2 show its effect on the count).
 
 # %%
+# NBVAL_CHECK_OUTPUT
 def kept_channels(channels, p, round_to=None):
     raise NotImplementedError  # your code here
 
 
-helpers.checks.check("06-kept-channels", kept_channels);
-
-# %% [markdown]
-# To see the reference solution: `helpers.checks.reveal("06-kept-channels")`.
-#
-# **2. The stem's group.** How many parameters does ResNet-18 lose when one output channel of its
-# stem `conv1` is removed, together with everything coupled to it?
+passed = helpers.checks.check("06-kept-channels", kept_channels)
 
 # %%
-stem_answer = ...  # your answer (a whole number)
-helpers.checks.check("06-resnet18-stem-group", stem_answer);
+# Reference solution, once you have tried:
+# helpers.checks.reveal("06-kept-channels")
 
 # %% [markdown]
-# To see the reference solution: `helpers.checks.reveal("06-resnet18-stem-group")`.
+# ### Exercise `06-resnet18-stem-group`: count what one stem channel costs
 #
-# **3. Your own pruner.** Write `build_pruner(model, example_inputs)`, returning Torch-Pruning's
-# `BasePruner` for ResNet-18 with group L2 magnitude importance, channel ratio 0.3, the classifier
-# `model.fc` ignored and `round_to=8` (section 1 has every argument but one). The check builds a fresh
+# How many parameters does ResNet-18 lose when one output channel of its stem `conv1` is removed,
+# together with everything coupled to it? `sweep.group_layers` answers it, as section 3 did for the
+# second stage (`resnet` and `x` are the ResNet-18 and input built there).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+stem_answer = ...  # your answer (a whole number)
+passed = helpers.checks.check("06-resnet18-stem-group", stem_answer)
+
+# %%
+# Reference solution, once you have tried:
+# helpers.checks.reveal("06-resnet18-stem-group")
+
+# %% [markdown]
+# ### Exercise `06-resnet18-pruner`: write the pruner for a given configuration
+#
+# Write `build_pruner(model, example_inputs)`, returning Torch-Pruning's `BasePruner` for ResNet-18
+# with group L2 magnitude importance, channel ratio 0.4, the classifier `model.fc` ignored and kept
+# widths rounded down to multiples of 16 (section 1 names every argument). The check builds a fresh
 # ResNet-18, calls `step()` on your pruner and compares the parameter count and the number of classes.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 def build_pruner(model, example_inputs):
     raise NotImplementedError  # your code here
 
 
-helpers.checks.check("06-resnet18-pruner", build_pruner);
+passed = helpers.checks.check("06-resnet18-pruner", build_pruner)
+
+# %%
+# Reference solution, once you have tried:
+# helpers.checks.reveal("06-resnet18-pruner")
 
 # %% [markdown]
-# To see the reference solution: `helpers.checks.reveal("06-resnet18-pruner")`.
-#
 # ## Summary
 #
 # - Pruning is Torch-Pruning's `BasePruner(model, example_inputs, importance=..., pruning_ratio=...,
-#   ignored_layers=...)` and one `step()`; `tp.utils.count_ops_and_params` counts before and after.
+#   ignored_layers=...)` and `step()`; `tp.utils.count_ops_and_params` counts before and after.
 #   A pruned model reloads with `tp.load_state_dict` (or as a whole module), not into a fresh one.
+# - On ResNet-18: forgetting `ignored_layers` leaves 500 classes while the count looks closer to the
+#   rule; `round_to` only ever removes more; local `iterative_steps` end on the one-step count; global
+#   pruning's count differs from the local one and is not predicted. Every local setting is predicted
+#   to the parameter.
 # - A pruning group is the set of layers that must lose the same channels; residual additions make
-#   one group of a whole stage. Torch-Pruning's `DependencyGraph` finds them by tracing the model.
-# - `ignored_layers` keeps the classes; forgetting it breaks the model while the count looks fine.
-#   `round_to` only ever removes more; on ResNet-18 local `iterative_steps` end on the one-step
-#   widths; global pruning's count depends on the weights.
-# - On a dozen torchvision CNNs the measured reduction equals `ParameterModel`'s prediction to the
-#   parameter, and lies below `1-(1-p)²`; every pruned model still runs with 1000 outputs. The
+#   one group of a whole stage, and a weight between two groups loses rows and columns.
+# - On the torchvision CNNs tried, the measured reduction equals `ParameterModel`'s prediction to the
+#   parameter and lies below `1-(1-p)²` at `p=0.5`; every pruned model still outputs 1000 classes. The
 #   small models lie furthest below because of their fixed 1000-class classifier, not their
 #   depthwise weights: with a 10-class head they come close to the rule.
 # - Where it cannot be exact, `ParameterModel` refuses with `UnsupportedModel` instead of guessing:
 #   GoogLeNet's auxiliary heads, which pruning breaks, are refused; without them it is exact.
+
+# %% [markdown]
+# ## Questions
 #
-# **Exercises**: `kept_channels` (how a local pruner rounds), `resnet18_stem_group` (the size of a
-# residual group), `resnet18_pruner` (Torch-Pruning's `BasePruner`, written by you).
+# 1. A local prune gives the same parameter count whatever the model's weights (random or trained).
+#    Why, and why does that stop holding with `global_pruning=True`?
+#
+# <details><summary>Answer</summary>
+#
+# A local pruner keeps the same number of channels in every group whatever their scores: the
+# importance only chooses *which* channels go, and the count depends only on how many. A global pruner
+# ranks the channels of all groups together, so the importance decides how many each group loses,
+# and the count follows the weights.
+#
+# </details>
+#
+# 2. Without `ignored_layers=[model.fc]` the reduction lands closer to `1-(1-p)²`. Why is that not a
+#    better result?
+#
+# <details><summary>Answer</summary>
+#
+# The classifier's outputs are then pruned like any other layer's, so its weight loses rows and
+# columns, `(1-p)²`, like the convolutions: that brings the count to the rule. But its outputs are the
+# classes: the model now predicts fewer than 1000 of them and is no longer the same classifier.
+#
+# </details>
+#
+# 3. Why do MobileNet and SqueezeNet sit further below the rule than ResNet-18, and what would bring
+#    them close to it?
+#
+# <details><summary>Answer</summary>
+#
+# A protected classifier keeps its outputs and shrinks only like `(1-p)`. In these small networks the
+# 1000-class classifier holds a large share of all parameters, much more than their depthwise
+# weights, so a large share of the model shrinks like `(1-p)`. With a 10-class head that share
+# almost vanishes and the reduction comes close to the rule.
+#
+# </details>
+#
+# 4. Why does `ParameterModel` refuse GoogLeNet with its auxiliary heads rather than give its best
+#    estimate?
+#
+# <details><summary>Answer</summary>
+#
+# Torch-Pruning only sees the layers that the example forward pass reaches; in eval mode that pass
+# skips the auxiliary heads, so the library shrinks the layers feeding them and leaves the heads at
+# full width. The pruned model breaks in training mode. Any count given for it would describe a model
+# that does not run; the course refuses instead of printing a number that may be wrong.
+#
+# </details>
+
+# %% [markdown]
+# ## Further reading
+#
+# - [Torch-Pruning](https://github.com/VainF/Torch-Pruning): the library, its README quick start
+#   and the documentation of `BasePruner`'s arguments.
+# - Fang et al., [DepGraph: Towards Any Structural Pruning](https://arxiv.org/abs/2301.12900), CVPR
+#   2023: the dependency graph and pruning groups behind Torch-Pruning.
+# - Li et al., [Pruning Filters for Efficient ConvNets](https://arxiv.org/abs/1608.08710), ICLR 2017:
+#   filter (output-channel) pruning by weight norm, the criterion `GroupMagnitudeImportance` extends
+#   to whole groups.
+# - [torchvision models](https://pytorch.org/vision/stable/models.html): the architectures pruned in
+#   section 4 and their constructors' options (`num_classes`, `aux_logits`).
+#
+# Next: **07 · Reproducing Torch-Pruning's README**.

@@ -26,3 +26,23 @@ def test_reproduce_regenerates_the_committed_table(tmp_path):
     assert [r["macs_g"] for r in result["readme"]] == list(tp_readme.MACS_G)
     assert all(r["params_after"] == r["predicted_params_after"] for r in result["zoo"])
     assert len({r["model"] for r in result["zoo"]}) >= 12
+
+
+def test_course_map_states_each_notebooks_study_time():
+    from helpers.tooling.notebooks import sources
+    from helpers.tooling.readme import course_map, study_minutes
+
+    table = course_map()
+    for py in sources():
+        minutes = study_minutes(py)
+        assert minutes, f"{py.stem}: no study time in its title cell"
+        row = next(line for line in table.splitlines() if f"notebooks/{py.stem}.ipynb" in line)
+        assert f"| {minutes} min |" in row
+
+
+def test_study_minutes_reads_the_title_cell(tmp_path):
+    from helpers.tooling.readme import study_minutes
+
+    (tmp_path / "nb.py").write_text("# # 99 · X\n#\n# **Study time**: about 25 min (reading).\n")
+    (tmp_path / "none.py").write_text("# # 99 · X\n")
+    assert study_minutes(tmp_path / "nb.py") == 25 and study_minutes(tmp_path / "none.py") is None

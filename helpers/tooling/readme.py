@@ -24,6 +24,12 @@ def _title(py) -> str:
     return py.stem
 
 
+def study_minutes(py) -> int | None:
+    """The study time a notebook's title cell states ("**Study time**: about N min"), in minutes."""
+    m = re.search(r"\*\*Study time\*\*: about (\d+) min", py.read_text())
+    return int(m.group(1)) if m else None
+
+
 def _fmt_time(row) -> str:
     return format_seconds(row["seconds"]) if row else "not measured yet"
 
@@ -33,10 +39,13 @@ def course_map() -> str:
     rows = []
     for py in sources():
         quick, full = recorded.get((py.stem, "quick")), recorded.get((py.stem, "full"))
-        rows.append({"notebook": f"[{_title(py)}](notebooks/{py.stem}.ipynb)", "quick": _fmt_time(quick),
+        study = study_minutes(py)
+        rows.append({"notebook": f"[{_title(py)}](notebooks/{py.stem}.ipynb)",
+                     "study": f"{study} min" if study else "", "quick": _fmt_time(quick),
                      "full": f"{_fmt_time(full)} ({full['device']})" if full else "not measured yet",
                      "colab": f"[Open in Colab]({colab(py.stem)})"})
-    return format_table(rows, [("notebook", "notebook", "", "left"), ("quick", "quick mode (CPU, 2 cores)", ""),
+    return format_table(rows, [("notebook", "notebook", "", "left"), ("study", "study time", ""),
+                               ("quick", "run time, quick mode (CPU, 2 cores)", ""),
                                ("full", "full mode (GPU)", ""), ("colab", "", "", "left")]) + "\n"
 
 
@@ -55,7 +64,11 @@ def teaching() -> str:
         rows = [recorded.get((py.stem, mode)) for py in sources()]
         if all(rows):
             totals.append(f"{where}: {sum(float(r['seconds']) for r in rows) / 60:.0f} min")
-    text = "Each notebook's time in quick and in full mode is in the [course map](#course-map) above."
+    text = ("Each notebook's study time (reading, running and exercises, for a learner on their own) and its "
+            "run time in quick and in full mode are in the [course map](#course-map) above.")
+    studies = [study_minutes(py) for py in sources()]
+    if all(studies):
+        text += f" Studied alone, the whole course takes about {sum(studies) / 60:.1f} hours."
     if totals:
         text += f" The whole course, run top to bottom: {'; '.join(totals)}."
     return (DOCS / "teaching.md").read_text().replace("{{TIMES}}", text)

@@ -25,15 +25,24 @@ def _as_fraction(answer, what: str) -> float:
 
 
 # ---- 00 · Start here ----------------------------------------------------------------------------
+# ResNet-18 before and after Torch-Pruning's README quick start (p=0.5, classifier ignored)
+README_QUICKSTART_PARAMS = (11_689_512, 3_055_880)
+
+
 def _check_rule_at_half(answer):
     value = _as_fraction(answer, "your answer")
     if abs(value - 0.5) < 1e-6:
         raise Wrong("0.5 is the naive reading 'p removes p'; apply 1-(1-p)^2 with p = 0.5")
+    before, after = README_QUICKSTART_PARAMS
+    if abs(value - (1 - after / before)) < 0.0005:
+        raise Wrong("that is what the quick start measured on ResNet-18; the question asks what the "
+                    "rule 1-(1-p)^2 predicts at p = 0.5")
     expect_close(value, 1 - (1 - 0.5) ** 2, 0.005, "your answer")
 
 
 @exercise("00-rule-at-half", "00_start_here",
-          "Under the rule 1-(1-p)^2, what fraction of the parameters does p = 0.5 remove?",
+          "Under the rule 1-(1-p)^2, what fraction of the parameters does p = 0.5 remove (the "
+          "channel ratio of the quick start)?",
           _check_rule_at_half, wrong_example=lambda: 0.5)
 def _rule_at_half():
     p = 0.5
@@ -143,19 +152,58 @@ for _name, _r in (("02-p-for-half", 0.5), ("02-p-for-90", 0.9)):
 
 def _check_middle_weight(answer):
     value = _as_fraction(answer, "your fraction")
-    if abs(value - 0.6) < 1e-6:
-        raise Wrong("0.6 = 1-p counts one side only: the middle weight loses rows and columns")
-    if abs(value - 0.4) < 1e-6 or abs(value - 0.64) < 1e-6:
+    p = 0.35  # not a ratio the notebook prints the law for (it prints p = 0.1, 0.2, ..., 0.9 and 0.25)
+    if abs(value - (1 - p)) < 1e-6:
+        raise Wrong(f"{1 - p:g} = 1-p counts one side only: the middle weight loses rows and columns")
+    if abs(value - p) < 1e-6 or abs(value - (1 - (1 - p) ** 2)) < 1e-6:
         raise Wrong("the question asks for the fraction kept, not removed")
-    expect_close(value, (1 - 0.4) ** 2, 0.005, "your fraction")
+    expect_close(value, (1 - p) ** 2, 0.005, "your fraction")
 
 
 @exercise("02-middle-weight-kept", "02_the_quadratic_law",
-          "At p = 0.4, what fraction of its parameters does a weight between two pruned layers keep?",
-          _check_middle_weight, wrong_example=lambda: 0.6)
+          "At p = 0.35, what fraction of its parameters does a weight between two pruned layers keep?",
+          _check_middle_weight, wrong_example=lambda: 0.65)
 def _middle_weight_kept():
-    p = 0.4
+    p = 0.35
     return (1 - p) ** 2  # rows and columns each keep 1-p
+
+
+# ---- 03 · Where the rule bends ------------------------------------------------------------------
+# MobileNetV3-Small's classifier: Linear(576, 1024) -> Hardswish -> Dropout -> Linear(1024, 1000), both
+# with biases, 1,615,848 parameters; the notebook prunes the model at p = 0.25 and counts to check.
+_HEAD_IN, _HEAD_HIDDEN, _HEAD_CLASSES = 576, 1024, 1000
+_HEAD_BEFORE = _HEAD_IN * _HEAD_HIDDEN + _HEAD_HIDDEN + _HEAD_HIDDEN * _HEAD_CLASSES + _HEAD_CLASSES
+
+
+def _check_classifier_head(answer):
+    value = as_number(answer, "your count")
+    expected = _classifier_head_kept()
+    k = 1 - 0.25
+    hidden = int(_HEAD_HIDDEN * k)
+    hints = {
+        round(k * k * _HEAD_BEFORE): "not every tensor keeps k^2: the last layer's outputs are the classes",
+        round(k * _HEAD_BEFORE): "not every tensor keeps k: the first layer's weight loses rows and columns",
+        expected - _HEAD_CLASSES + int(_HEAD_CLASSES * k): "the last bias has one number per class: the classes stay",
+        expected - hidden - _HEAD_CLASSES: "count the biases too",
+        expected + (_HEAD_IN - int(_HEAD_IN * k)) * hidden:
+            "the first layer's inputs are the last convolution's channels, which are pruned too",
+    }
+    if value in hints:
+        raise Wrong(hints[value])
+    if value != expected:
+        raise Wrong(f"{answer!r} is not the count; give each tensor its k^d, with k = 1-p = {k}")
+
+
+@exercise("03-classifier-head-kept", "03_where_the_rule_bends",
+          "MobileNetV3-Small's classifier is Linear(576, 1024) -> Linear(1024, 1000), both with biases. "
+          "Pruned at p = 0.25 with its last layer ignored, how many parameters does it keep?",
+          _check_classifier_head, wrong_example=lambda: round((1 - 0.25) ** 2 * _HEAD_BEFORE))
+def _classifier_head_kept():
+    p = 0.25
+    c_in, hidden, classes = int(576 * (1 - p)), int(1024 * (1 - p)), 1000  # whole channels; classes stay
+    first = c_in * hidden + hidden  # weight k^2 (inputs and outputs pruned), bias k^1
+    last = hidden * classes + classes  # weight k^1 (only inputs pruned), bias k^0
+    return first + last
 
 
 # ---- 04 · Groups and rounding -------------------------------------------------------------------
@@ -163,17 +211,20 @@ def _check_group_width(answer):
     value = as_number(answer, "your count")
     if value != int(value):
         raise Wrong("channels are whole: Torch-Pruning keeps int(C x (1-p)) channels of each group")
-    if value == 6:
-        raise Wrong("Torch-Pruning's int() rounds down, not to the nearest whole number")
-    expect_equal(int(value), int(8 * (1 - 0.3)), "channels kept per group")
+    if value == 5:
+        raise Wrong("Torch-Pruning rounds the kept count down, int(C x (1-p)): not to the nearest whole "
+                    "number, and not C - int(C x p)")
+    if value == 3:
+        raise Wrong("that is how many it removes; the question asks how many each group keeps")
+    expect_equal(int(value), int(8 * (1 - 0.4)), "channels kept per group")
 
 
 @exercise("04-group-width-kept", "04_groups_and_rounding",
-          "A grouped conv has 8 channels per group. At p = 0.3, how many channels of each group does "
+          "A grouped conv has 8 channels per group. At p = 0.4, how many channels of each group does "
           "Torch-Pruning keep?",
-          _check_group_width, wrong_example=lambda: 5.6)
+          _check_group_width, wrong_example=lambda: 8 * (1 - 0.4))
 def _group_width_kept():
-    per_group, p = 8, 0.3
+    per_group, p = 8, 0.4
     return int(per_group * (1 - p))  # whole channels, rounded down
 
 
