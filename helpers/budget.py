@@ -9,6 +9,9 @@ Three ways to pick p for a target parameter reduction r:
   it works for any pruner setting the predictor does not model (global pruning,
   ``pruning_ratio_dict``, ``max_pruning_ratio``).
 
+For a MAC budget the same holds with ``ParameterModel.solve(r, by="macs")``; ``prune_until`` is the
+loop Torch-Pruning's users write for it (small iterative steps until the count falls to the target).
+
 A model is given as ``built = (model, example_inputs, ignored_layers)``, the triple
 ``helpers.zoo.build`` returns; it is never modified (every prune works on a copy).
 """
@@ -22,8 +25,9 @@ import torch
 from torch import nn
 
 from . import theory, zoo
+from .counting import n_macs, n_params
 from .predict import ParameterModel
-from .pruning import expand_ignored, prune_copy
+from .pruning import copy_with_layers, expand_ignored, make_pruner, prune_copy
 
 # (model, example_inputs, ignored_layers), as zoo.build returns it
 Built = tuple[nn.Module, torch.Tensor, list]
@@ -163,3 +167,27 @@ def removed_fractions(before: dict[str, int], model: nn.Module) -> dict[str, flo
     ``out_widths`` of the unpruned model)."""
     after = out_widths(model)
     return {n: 1 - after[n] / w for n, w in before.items() if n in after}
+
+
+def prune_until(built: Built, target: float, by: str = "macs", steps: int = 100) -> dict:
+    """Torch-Pruning's usual loop to a budget, on a copy: ``BasePruner`` with ``pruning_ratio=1``
+    over ``steps`` iterative steps (each removes ``1/steps`` of every group's initial channels),
+    counting after each ``step()`` until the reduction of ``by`` ("macs" or "params") reaches
+    ``target``. Returns the ratio reached (``p``), the ``steps`` taken, the reduction ``reached``,
+    the pruned ``model`` and the wall time in ``seconds``."""
+    if by not in ("macs", "params"):
+        raise ValueError(f"by must be 'macs' or 'params', got {by!r}")
+    target = theory.check_channel_ratio(target, name="target reduction")
+    measure = n_macs if by == "macs" else (lambda m, _: n_params(m))
+    model, inputs, ignored = built
+    start = time.perf_counter()
+    clone, clone_ignored = copy_with_layers(model, ignored)
+    before = measure(clone, inputs)
+    pruner = make_pruner(clone, inputs, 1.0, clone_ignored, iterative_steps=steps)
+    now, taken = before, 0
+    while taken < steps and now > (1.0 - target) * before:
+        pruner.step()
+        taken += 1
+        now = measure(clone, inputs)
+    return {"p": pruner.per_step_pruning_ratio[taken], "steps": taken, "reached": 1.0 - now / before,
+            "model": clone, "seconds": time.perf_counter() - start}

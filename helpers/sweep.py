@@ -145,8 +145,9 @@ def zoo_sweep(names: Sequence[str], ratios: Sequence[float], device: torch.devic
     copy of it is pruned in one step at each ratio (``pruning.prune_copy``), counted (parameters
     and MACs) and run forward once. One row per (model, ratio): model, family, channel_ratio,
     params before/after, predicted_params_after, param_reduction, predicted_reduction,
-    rule_reduction, macs before/after, mac_reduction, prune_seconds, output_shape. A dict given as
-    ``predictors`` receives each model's ``ParameterModel`` under its name.
+    rule_reduction, macs before/after, predicted_macs_after, mac_reduction, predicted_mac_reduction,
+    prune_seconds, output_shape (MACs per sample, as ``tp.utils.count_ops_and_params`` counts them).
+    A dict given as ``predictors`` receives each model's ``ParameterModel`` under its name.
     """
     for name in names:
         zoo.family(name)  # unknown or unsupported names fail before any work
@@ -172,7 +173,10 @@ def zoo_sweep(names: Sequence[str], ratios: Sequence[float], device: torch.devic
                 "param_reduction": result.param_reduction, "predicted_reduction": predictor.reduction(p),
                 "rule_reduction": theory.param_reduction(p),
                 "macs_before": result.macs_before, "macs_after": result.macs_after,
-                "mac_reduction": result.mac_reduction, "prune_seconds": round(result.seconds, 3),
+                "predicted_macs_after": predictor.macs(p),
+                "mac_reduction": result.mac_reduction,
+                "predicted_mac_reduction": predictor.reduction(p, by="macs"),
+                "prune_seconds": round(result.seconds, 3),
                 "output_shape": shape,
             })
             bar.update()

@@ -94,3 +94,21 @@ def test_prune_measured_reports_per_layer_fractions_without_the_classifier():
     assert pruned.model[-1].out_features == 10
     assert built[0][6].out_channels == tiny()[0][6].out_channels  # the original is untouched
     assert pruned.reduction == pytest.approx(1 - counting.n_params(pruned.model) / counting.n_params(built[0]))
+
+
+def test_prune_until_stops_at_the_first_step_past_the_target():
+    from helpers import budget, pruning, zoo
+    from helpers.counting import n_macs
+
+    built = zoo.build("mobilenet_v3_small")
+    before = n_macs(*built[:2])
+    for by in ("macs", "params"):
+        result = budget.prune_until(built, 0.3, by=by, steps=20)
+        assert result["reached"] >= 0.3 and result["p"] == pytest.approx(result["steps"] / 20)
+        # one step less (local steps land on the one-shot widths) stays short of the target
+        short = pruning.prune_copy(*built[:2], (result["steps"] - 1) / 20, built[2])
+        assert (short.mac_reduction if by == "macs" else short.param_reduction) < 0.3
+    assert 1 - n_macs(result["model"], built[1]) / before > 0  # the copy was pruned
+    assert n_macs(*built[:2]) == before  # the model itself is left as it was
+    with pytest.raises(ValueError, match="by must be"):
+        budget.prune_until(built, 0.3, by="flops")

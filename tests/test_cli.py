@@ -62,8 +62,14 @@ def test_reproduce_small_run(tmp_path):
     done = run("reproduce", "--models", "resnet18", "--ratios", "0.5", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "| resnet18 | 11.69M | 73.9% (73.9%) | 0 |" in done.stdout
+    assert "| model | MACs | p=0.50 | max error (MACs) |" in done.stdout
+    assert "| resnet18 | 1.82G | 73.3% (73.3%) | 0 |" in done.stdout
     for name in ("reproduce_table.md", "reproduce_table.csv", "reproduce_curves.png", "reproduce_abc_shares.png"):
         assert (tmp_path / name).stat().st_size > 0
     stamp, rows = records.read(tmp_path / "reproduce_table.csv")
     assert stamp["device"].startswith("CPU") and stamp["torch-pruning"]
     assert [(r["model"], r["channel_ratio"], r["params_after"]) for r in rows] == [("resnet18", 0.5, 3_055_880)]
+    # measured by Torch-Pruning's counter after pruning, predicted before it: the same integer
+    assert [(r["macs_before"], r["macs_after"], r["predicted_macs_after"]) for r in rows] == \
+        [(1_822_177_768, 487_202_536, 487_202_536)]
+    assert rows[0]["mac_reduction"] == rows[0]["predicted_mac_reduction"]

@@ -4,7 +4,7 @@ import pytest
 
 from helpers import tp_readme
 from helpers.tooling import readme as readme_blocks
-from helpers.tooling import reproduce
+from helpers.tooling import records, reproduce
 from helpers.tooling.paths import FIGURES
 
 
@@ -25,7 +25,34 @@ def test_reproduce_regenerates_the_committed_table(tmp_path):
     assert [r["params_m"] for r in result["readme"]] == list(tp_readme.PARAMS_M)
     assert [r["macs_g"] for r in result["readme"]] == list(tp_readme.MACS_G)
     assert all(r["params_after"] == r["predicted_params_after"] for r in result["zoo"])
+    assert all(r["macs_after"] == r["predicted_macs_after"] for r in result["zoo"])
+    assert all(r["mac_reduction"] == r["predicted_mac_reduction"] for r in result["zoo"])
     assert len({r["model"] for r in result["zoo"]}) >= 12
+
+
+def test_committed_rows_predict_params_and_macs_exactly():
+    """Every generated row of figures/: the counts predicted before pruning equal those measured after."""
+    _, rows = records.read(FIGURES / reproduce.TABLE_CSV)
+    assert len({r["model"] for r in rows}) >= 12
+    for r in rows:
+        where = f"{r['model']} p={r['channel_ratio']}"
+        assert r["params_after"] == r["predicted_params_after"], where
+        assert r["macs_after"] == r["predicted_macs_after"], where
+        assert r["mac_reduction"] == r["predicted_mac_reduction"], where
+        assert r["macs_after"] < r["macs_before"], where
+    table = (FIGURES / reproduce.TABLE_MD).read_text()
+    assert "| max error (params) |" in table and "| max error (MACs) |" in table
+
+
+def test_zoo_tables_show_a_wrong_prediction():
+    """The max-error columns report a miss, so a zero there means something."""
+    row = {"model": "m", "channel_ratio": 0.5, "params_before": 100, "params_after": 30,
+           "predicted_params_after": 30, "param_reduction": 0.7, "predicted_reduction": 0.7,
+           "macs_before": 2_000, "macs_after": 500, "predicted_macs_after": 480, "mac_reduction": 0.75,
+           "predicted_mac_reduction": 0.76}
+    params, macs = reproduce.zoo_table([row], [0.5], "params"), reproduce.zoo_table([row], [0.5], "macs")
+    assert params.splitlines()[-1] == "| m | 0.00M | 70.0% (70.0%) | 0 |"
+    assert macs.splitlines()[-1] == "| m | 0.00M | 75.0% (76.0%) | 20 |"
 
 
 def test_course_map_states_each_notebooks_study_time():

@@ -162,6 +162,8 @@ def test_zoo_sweep_measures_predicts_and_runs_forward():
     assert [r["channel_ratio"] for r in rows] == [0.3, 0.5]
     for r in rows:
         assert r["params_after"] == r["predicted_params_after"]
+        assert r["macs_after"] == r["predicted_macs_after"] < r["macs_before"]
+        assert r["mac_reduction"] == r["predicted_mac_reduction"]
         assert r["param_reduction"] < r["rule_reduction"]  # depthwise convs shrink like (1-p), not (1-p)^2
         assert r["output_shape"] == (1, 1000)
 

@@ -11,17 +11,17 @@ usual loop (``BasePruner`` with ``pruning_ratio=1`` over ``iterative_steps``, co
 """
 from __future__ import annotations
 
-import copy
 import gc
 import time
 
 import numpy as np
 
 from .. import env, theory, zoo
-from ..counting import count, n_macs
+from ..budget import prune_until
+from ..counting import count
 from ..latency import benchmark
 from ..predict import ParameterModel
-from ..pruning import make_pruner, prune_copy
+from ..pruning import prune_copy
 
 LOOP_STEPS = 100  # Torch-Pruning's loop: 1% of every group's channels per step
 
@@ -45,26 +45,6 @@ def _solver(model, inputs, ignored, target) -> dict:
             "seconds": seconds}
 
 
-def _loop(model, inputs, ignored, target, steps: int = LOOP_STEPS) -> dict:
-    """Torch-Pruning's usual way to a MAC budget: step an iterative pruner (``pruning_ratio=1``) on a
-    copy and count MACs after each step until they fall to the target."""
-    clone = copy.deepcopy(model)
-    names = {id(m): n for n, m in model.named_modules()}
-    clone_ignored = [clone.get_submodule(names[id(m)]) for m in ignored]
-    gc.collect()
-    start = time.perf_counter()
-    before = n_macs(clone, inputs)
-    pruner = make_pruner(clone, inputs, 1.0, clone_ignored, iterative_steps=steps)
-    macs, taken = before, 0
-    while taken < steps and macs > (1.0 - target) * before:
-        pruner.step()
-        taken += 1
-        macs = n_macs(clone, inputs)
-    seconds = time.perf_counter() - start
-    return {"steps": taken, "p": pruner.per_step_pruning_ratio[taken], "reached": 1.0 - macs / before,
-            "seconds": seconds}
-
-
 def mac_budget(models=None, target: float = 0.5, steps: int = LOOP_STEPS, device="auto") -> list[dict]:
     """Per model: the exact solver vs Torch-Pruning's step-and-count loop on a MAC reduction
     ``target`` (0.5: 2x fewer MACs), printed and returned as rows."""
@@ -79,7 +59,7 @@ def mac_budget(models=None, target: float = 0.5, steps: int = LOOP_STEPS, device
         model, inputs, ignored = zoo.build(name, device=dev)
         count(model, inputs)  # warm-up: the first forward pays one-off costs
         solver = _solver(model, inputs, ignored, target)
-        loop = _loop(model, inputs, ignored, target, steps)
+        loop = prune_until((model, inputs, ignored), target, by="macs", steps=steps)
         row = {"model": name, "target": target, "solver": solver, "loop": loop,
                "speedup": loop["seconds"] / solver["seconds"]}
         rows.append(row)

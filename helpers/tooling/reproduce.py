@@ -16,7 +16,13 @@ CURVES_PNG = "reproduce_curves.png"
 SHARES_PNG = "reproduce_abc_shares.png"
 ZOO_COLUMNS = ["model", "family", "channel_ratio", "params_before", "params_after", "predicted_params_after",
                "param_reduction", "predicted_reduction", "rule_reduction", "macs_before", "macs_after",
-               "mac_reduction", "prune_seconds"]
+               "predicted_macs_after", "mac_reduction", "predicted_mac_reduction", "prune_seconds"]
+# the zoo tables, one per count: (label, key before, measured and predicted key after, measured and
+# predicted reduction)
+COUNTS = {"params": ("params", "params_before", "params_after", "predicted_params_after", "param_reduction",
+                     "predicted_reduction"),
+          "macs": ("MACs", "macs_before", "macs_after", "predicted_macs_after", "mac_reduction",
+                   "predicted_mac_reduction")}
 
 
 def readme_rows(device, ratios) -> list[dict]:
@@ -37,18 +43,32 @@ def markdown(zoo_rows: list[dict], readme: list[dict], ratios) -> str:
     head = format_table(first, [("p", "p", ".2f"), ("rule", "rule 1-(1-p)^2", ".1%"),
                                 ("params_m", "ResNet-50, README config: params (M)", ".2f"),
                                 ("macs_g", "MACs (G)", ".2f"), ("param_reduction", "param reduction", ".1%")])
-    models = [{"model": "rule 1-(1-p)^2", "params": "",
+    return (f"{head}\n\nEvery zoo model, classifier ignored: measured parameter reduction, with the exact "
+            f"prediction (made before pruning) in brackets.\n\n{zoo_table(zoo_rows, ratios, 'params')}\n\n"
+            f"MAC reduction, same runs: MACs per sample as Torch-Pruning counts them "
+            f"(`tp.utils.count_ops_and_params`), with the exact prediction (made before pruning) in brackets."
+            f"\n\n{zoo_table(zoo_rows, ratios, 'macs')}\n")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:.2f}G" if n >= 1e9 else f"{n / 1e6:.2f}M"
+
+
+def zoo_table(zoo_rows: list[dict], ratios, by: str = "params") -> str:
+    """One row per zoo model: the measured reduction of ``by`` ("params" or "macs") at each ratio with
+    the prediction in brackets, under the rule's row; the last column is the largest difference
+    between predicted and measured counts after pruning."""
+    label, before, after, predicted_after, reduction, predicted = COUNTS[by]
+    models = [{"model": "rule 1-(1-p)^2", "before": "",
                **{f"p{p}": f"{theory.param_reduction(p):.1%}" for p in ratios}, "error": ""}]
     for name in dict.fromkeys(r["model"] for r in zoo_rows):
         mine = {r["channel_ratio"]: r for r in zoo_rows if r["model"] == name}
-        models.append({"model": name, "params": f"{next(iter(mine.values()))['params_before'] / 1e6:.2f}M",
-                       **{f"p{p}": f"{mine[p]['param_reduction']:.1%} ({mine[p]['predicted_reduction']:.1%})"
-                          for p in ratios},
-                       "error": max(abs(r["params_after"] - r["predicted_params_after"]) for r in mine.values())})
-    body = format_table(models, [("model", "model", "", "left"), ("params", "params", ""),
-                                 *[(f"p{p}", f"p={p:.2f}", "") for p in ratios], ("error", "max error (params)", "")])
-    return (f"{head}\n\nEvery zoo model, classifier ignored: measured parameter reduction, with the exact "
-            f"prediction (made before pruning) in brackets.\n\n{body}\n")
+        models.append({"model": name, "before": _size(next(iter(mine.values()))[before]),
+                       **{f"p{p}": f"{mine[p][reduction]:.1%} ({mine[p][predicted]:.1%})" for p in ratios},
+                       "error": max(abs(r[after] - r[predicted_after]) for r in mine.values())})
+    return format_table(models, [("model", "model", "", "left"), ("before", label, ""),
+                                 *[(f"p{p}", f"p={p:.2f}", "") for p in ratios],
+                                 ("error", f"max error ({label})", "")])
 
 
 def plot_curves(zoo_rows, predictors, out):
