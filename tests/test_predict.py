@@ -106,6 +106,7 @@ def solver_models(built):
 def _grid_best(predictor, target, step=10_000):
     """Brute force: the grid ratio whose reduction is closest to ``target`` (ties: the smaller)."""
     ps = np.arange(step) / step
+    ps = ps[ps <= predictor.max_reduction()[0]]  # the ratios solve searches
     miss = np.abs(1.0 - predictor.params_at(ps) / predictor.params_before - target)
     return float(ps[int(np.argmin(miss))]), float(miss.min())
 

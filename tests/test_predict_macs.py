@@ -161,6 +161,7 @@ def test_mac_breakdown(resnet18):
 # ---- the MAC solver ------------------------------------------------------------------------------
 def _grid_best(predictor, target, step=10_000):
     ps = np.arange(step) / step
+    ps = ps[ps <= predictor.max_reduction()[0]]  # the ratios solve searches
     miss = np.abs(1.0 - predictor.macs_at(ps) / predictor.macs_before - target)
     return float(ps[int(np.argmin(miss))]), float(miss.min())
 
@@ -216,3 +217,14 @@ def test_bad_ratios_for_macs(resnet18, bad):
     for ask in (resnet18.macs, lambda b: resnet18.macs_at([0.1, b]), lambda b: resnet18.solve(b, by="macs")):
         with pytest.raises(ValueError, match=r"\[0, 1\)"):
             ask(bad)
+
+
+def test_solver_stays_below_the_ratio_of_the_largest_reduction():
+    # ResNet-50 loses 49.8% of its MACs at p = 0.9976, where Torch-Pruning leaves its 64-channel groups
+    # whole: a count closer to 50% than any plateau near p = 0.3, and not a ratio anyone asks for
+    predictor = ParameterModel(*zoo.build("resnet50"))
+    assert abs(predictor.reduction(0.9976, by="macs") - 0.5) < abs(predictor.reduction(0.2969, by="macs") - 0.5)
+    p_max, _ = predictor.max_reduction(by="macs")
+    p = predictor.solve(0.5, by="macs")
+    assert p < 0.5 < p_max < 0.9976
+    assert abs(predictor.reduction(p, by="macs") - 0.5) < 0.005
