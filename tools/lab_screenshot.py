@@ -11,7 +11,9 @@ It starts `make lab` on a free port, checks that the file browser lists each not
 jupytext .py twins hidden), runs every cell of the notebook, waits for the explorer's widgets, moves
 the channel-ratio slider and checks that the figure is redrawn, then saves a screenshot of the widget.
 """
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -48,8 +50,9 @@ def wait_for(url: str, seconds: float = 120) -> None:
 def main(notebook: str, out: str) -> None:
     port = free_port()
     args = f"--no-browser --port={port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={TOKEN}"
+    # its own process group: stopping make must stop the JupyterLab it started too
     lab = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS={args}"], cwd=ROOT, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
+                           stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/api/status?token={TOKEN}")
@@ -63,7 +66,7 @@ def main(notebook: str, out: str) -> None:
             twins = [name for name in listed if name.endswith(".py")]
             print(f"file browser: {len(listed)} items, {len(twins)} .py files: {listed}")
             assert not twins, f"the file browser shows the jupytext twins: {twins}"
-            no_news = page.locator("button:has-text('No')")  # JupyterLab's "notified about news?" toast
+            no_news = page.get_by_role("button", name="No", exact=True)  # the "notified about news?" toast
             if no_news.count():
                 no_news.first.click()
             page.wait_for_selector(".jp-Notebook", timeout=120_000)
@@ -89,11 +92,11 @@ def main(notebook: str, out: str) -> None:
             print(f"saved {out}")
             browser.close()
     finally:
-        lab.terminate()
+        os.killpg(lab.pid, signal.SIGTERM)
         try:
             log = lab.communicate(timeout=20)[0]
         except subprocess.TimeoutExpired:
-            lab.kill()
+            os.killpg(lab.pid, signal.SIGKILL)
             log = lab.communicate()[0]
         if "Running as root is not recommended" in log and "--allow-root" not in log:
             print("JupyterLab refused root", file=sys.stderr)
