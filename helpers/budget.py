@@ -27,6 +27,7 @@ from torch import nn
 from . import theory, zoo
 from .counting import n_macs, n_params
 from .predict import ParameterModel
+from .predict.model import check_by
 from .pruning import copy_with_layers, expand_ignored, make_pruner, prune_copy
 
 # (model, example_inputs, ignored_layers), as zoo.build returns it
@@ -175,8 +176,7 @@ def prune_until(built: Built, target: float, by: str = "macs", steps: int = 100)
     counting after each ``step()`` until the reduction of ``by`` ("macs" or "params") reaches
     ``target``. Returns the ratio reached (``p``), the ``steps`` taken, the reduction ``reached``,
     the pruned ``model`` and the wall time in ``seconds``."""
-    if by not in ("macs", "params"):
-        raise ValueError(f"by must be 'macs' or 'params', got {by!r}")
+    check_by(by)
     target = theory.check_channel_ratio(target, name="target reduction")
     measure = n_macs if by == "macs" else (lambda m, _: n_params(m))
     model, inputs, ignored = built

@@ -12,6 +12,7 @@ import jupytext
 import pytest
 
 from helpers import checks
+from helpers.tooling.readme import study_minutes
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
@@ -43,8 +44,7 @@ def test_title_cell_states_goals_prerequisites_and_study_time(py):
     assert title.cell_type == "markdown" and title.source.startswith(f"# {py.stem[:2]} · "), py.stem
     for part in ("**Learning goals**", "**Prerequisites**", "**Study time**", "**Run time**"):
         assert part in title.source, f"{py.stem}: the title cell lacks {part}"
-    assert re.search(r"\*\*Study time\*\*: about \d+ min", title.source), \
-        f"{py.stem}: state the study time as 'about N min' (reading, running and exercises)"
+    assert study_minutes(py), f"{py.stem}: state the study time as 'about N min' (reading, running and exercises)"
 
 
 @pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
