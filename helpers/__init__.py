@@ -3,7 +3,10 @@
 What a learner uses, one module per subject:
 
 * ``theory``: the quadratic law ``1-(1-p)^2`` and its inverse;
-* ``zoo``: real torchvision CNNs, built without downloads;
+* ``zoo``: real torchvision CNNs and transformers (ViT-B/16, LLaMA-style decoders), built without
+  downloads;
+* ``decoder``, ``attention``: a LLaMA-style decoder written out; the heads Torch-Pruning must be
+  told about, and the widths to set after pruning a transformer;
 * ``counting``: parameters and MACs, by formula and by layer, and how each tensor shrinks;
 * ``pruning``: Torch-Pruning's ``BasePruner`` as the course uses it, and what it removed;
 * ``predict``: ``ParameterModel``, the exact count after pruning, without pruning;
@@ -19,10 +22,12 @@ What a learner uses, one module per subject:
 notebook tooling, recorded results); learners never need it.
 """
 from . import (
+    attention,
     budget,
     checks,
     counting,
     data,
+    decoder,
     env,
     explorer,
     plots,
@@ -37,5 +42,5 @@ from . import (
     zoo,
 )
 
-__all__ = ["budget", "checks", "counting", "data", "env", "explorer", "plots", "predict", "pruning", "sweep", "tables",
+__all__ = ["attention", "budget", "checks", "counting", "data", "decoder", "env", "explorer", "plots", "predict", "pruning", "sweep", "tables",
            "theory", "tp_readme", "training", "unsupported", "zoo"]

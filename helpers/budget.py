@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from . import theory, zoo
+from . import attention, theory, zoo
 from .counting import n_macs, n_params
 from .predict import ParameterModel
 from .predict.model import check_by
@@ -187,6 +187,7 @@ def prune_until(built: Built, target: float, by: str = "macs", steps: int = 100)
     now, taken = before, 0
     while taken < steps and now > (1.0 - target) * before:
         pruner.step()
+        attention.after_pruning(clone, pruner)
         taken += 1
         now = measure(clone, inputs)
     return {"p": pruner.per_step_pruning_ratio[taken], "steps": taken, "reached": 1.0 - now / before,

@@ -188,9 +188,13 @@ def tensor_kind(layer: nn.Module, param_name: str) -> str:
         if is_depthwise(layer):
             return "depthwise conv weight"
         return "conv weight" if layer.groups == 1 else "grouped conv weight"
-    if isinstance(layer, nn.Linear):
+    if isinstance(layer, nn.Linear) or (isinstance(layer, nn.MultiheadAttention) and param_name.endswith("weight")):
         return "linear weight"
-    if isinstance(layer, _NORMS):
+    if isinstance(layer, nn.MultiheadAttention):  # in_proj_bias, bias_k, bias_v
+        return "bias"
+    if isinstance(layer, nn.Embedding) or "embed" in param_name or "token" in param_name:
+        return "embedding"  # token embedding; a ViT's class token and position embedding
+    if isinstance(layer, _NORMS) or type(layer).__name__.endswith("Norm"):  # RMSNorm, LayerNorm, ...
         return "normalisation"
     return "other"
 

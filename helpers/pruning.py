@@ -16,6 +16,7 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
+from . import attention
 from .counting import count, n_params
 from .theory import check_channel_ratio
 from .unsupported import check_layers
@@ -64,15 +65,19 @@ def ignored_modules(ignored_layers: Iterable[nn.Module | nn.Parameter]) -> list[
     return [m for m in expand_ignored(ignored_layers) if isinstance(m, nn.Module)]
 
 
-def dependency_graph(model: nn.Module, example_inputs: torch.Tensor) -> tp.DependencyGraph:
+def dependency_graph(model: nn.Module, example_inputs: torch.Tensor,
+                     unwrapped_parameters=None) -> tp.DependencyGraph:
     """Torch-Pruning's dependency graph of ``model``, traced with autograd (never under no_grad).
 
-    A model with a layer Torch-Pruning cannot trace (``unsupported.CONSTRUCTS``) is refused first."""
+    A model with a layer Torch-Pruning cannot trace (``unsupported.CONSTRUCTS``) is refused first.
+    ``unwrapped_parameters`` is ``BasePruner``'s argument of that name (parameters used outside a
+    layer, with the dimension to prune)."""
     check_layers(model)
     with torch.enable_grad(), warnings.catch_warnings():
         # ConvNeXt's layer-scale tensors are "unwrapped parameters": Torch-Pruning finds them itself
         warnings.filterwarnings("ignore", message=".*[Uu]nwrapped parameters.*")
-        return tp.DependencyGraph().build_dependency(model, example_inputs=example_inputs)
+        return tp.DependencyGraph().build_dependency(model, example_inputs=example_inputs,
+                                                     unwrapped_parameters=unwrapped_parameters)
 
 
 def make_pruner(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: float, ignored_layers=(),
@@ -87,6 +92,12 @@ def make_pruner(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: f
                              pruning_ratio=channel_ratio, ignored_layers=list(ignored_layers),
                              round_to=round_to, global_pruning=global_pruning,
                              iterative_steps=iterative_steps, **kwargs)
+
+    On a transformer the heads are added to ``kwargs`` where the caller gave none
+    (``helpers.attention.pruner_kwargs``: ``num_heads`` for Q/K/V projections,
+    ``out_channel_groups`` for ``nn.MultiheadAttention``); Torch-Pruning's own head arguments
+    (``num_heads``, ``prune_num_heads``, ``prune_head_dims``, ``head_pruning_ratio``,
+    ``unwrapped_parameters``) pass through under those names.
     """
     round_to = check_round_to(round_to)
     check_layers(model)
@@ -94,6 +105,7 @@ def make_pruner(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: f
         raise ValueError(f"iterative_steps must be a positive integer, got {iterative_steps!r}")
     # BasePruner's default channel-group dicts are shared between pruners (mutable defaults): give
     # each pruner its own
+    kwargs = attention.pruner_kwargs(model, kwargs)
     kwargs.setdefault("in_channel_groups", {})
     kwargs.setdefault("out_channel_groups", {})
     with warnings.catch_warnings():
@@ -134,6 +146,7 @@ def prune(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: float, 
                          global_pruning, iterative_steps, **pruner_kwargs)
     for _ in range(int(iterative_steps)):
         pruner.step()
+    attention.after_pruning(model, pruner)  # a transformer's run-time widths (no-op on a CNN)
     if example_inputs.is_cuda:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
@@ -146,16 +159,21 @@ def prune_copy(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: fl
                pruning_ratio_dict: dict | None = None, **kwargs) -> PruneResult:
     """``prune`` applied to a deep copy of ``model``; ``model`` itself stays as it was.
 
-    ``ignored_layers`` and the keys of ``pruning_ratio_dict`` name layers of ``model``: they are
-    mapped to the copy's layers. The result's ``model`` is the pruned copy. Other keyword arguments
+    ``ignored_layers`` and the keys of ``pruning_ratio_dict`` (layers, or tuples of layers) name
+    layers of ``model``: they are mapped to the copy's layers. The result's ``model`` is the pruned copy. Other keyword arguments
     are ``prune``'s.
     """
     channel_ratio = check_channel_ratio(channel_ratio)
     ignored_layers = list(ignored_layers)
-    clone, clone_layers = copy_with_layers(model, [*ignored_layers, *(pruning_ratio_dict or {})])
+    # a key may be a tuple of layers (one ranking scope in Torch-Pruning): map each layer in it
+    keys = [key if isinstance(key, tuple) else (key,) for key in (pruning_ratio_dict or {})]
+    clone, clone_layers = copy_with_layers(model, [*ignored_layers, *(m for key in keys for m in key)])
     clone_ignored = clone_layers[:len(ignored_layers)]
     if pruning_ratio_dict is not None:
-        kwargs["pruning_ratio_dict"] = dict(zip(clone_layers[len(ignored_layers):], pruning_ratio_dict.values()))
+        mapped = iter(clone_layers[len(ignored_layers):])
+        kwargs["pruning_ratio_dict"] = {
+            (tuple(next(mapped) for _ in key) if isinstance(given, tuple) else next(mapped)): ratio
+            for key, (given, ratio) in zip(keys, pruning_ratio_dict.items())}
     return prune(clone, example_inputs, channel_ratio, clone_ignored, **kwargs)
 
 
@@ -176,6 +194,7 @@ def prune_steps(model: nn.Module, example_inputs: torch.Tensor, pruning_ratio: f
                          iterative_steps=iterative_steps)
     for step in range(1, int(iterative_steps) + 1):
         pruner.step()
+        attention.after_pruning(model, pruner)
         yield pruner.per_step_pruning_ratio[step]
 
 

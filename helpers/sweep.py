@@ -4,7 +4,9 @@
 * ``ratio_sweep``: one model pruned step by step (an iterative schedule, one dependency graph),
   measured at chosen ratios;
 * ``zoo_sweep`` and ``settings_table``: a copy pruned in one step per ratio or per pruner setting,
-  measured and predicted.
+  measured and predicted;
+* ``transformer_sweep``: the zoo's transformers, every width at ratio p and (decoders) whole heads
+  alone, measured and predicted.
 """
 from __future__ import annotations
 
@@ -179,6 +181,70 @@ def zoo_sweep(names: Sequence[str], ratios: Sequence[float], device: torch.devic
                 "prune_seconds": round(result.seconds, 3),
                 "output_shape": shape,
             })
+            bar.update()
+    bar.close()
+    return rows
+
+
+HEADS_ALONE = dict(prune_num_heads=True, prune_head_dims=False)
+
+
+def heads_alone(model: nn.Module, ratio: float) -> dict:
+    """The ``BasePruner`` arguments that remove ``ratio`` of every attention's heads and nothing else:
+    the Q/K/V projections as one key of ``pruning_ratio_dict`` per attention (any ratio above 0
+    lets Torch-Pruning rank the group; head dimensions are kept), ``pruning_ratio`` 0 elsewhere."""
+    from .attention import qkv_attentions
+
+    attentions = qkv_attentions(model)
+    if not attentions:
+        raise ValueError("heads_alone needs attention modules with q_proj, k_proj, v_proj and num_heads")
+    ratio = theory.check_channel_ratio(ratio, name="head ratio")
+    return {**HEADS_ALONE, "head_pruning_ratio": ratio,
+            "pruning_ratio_dict": {(a.q_proj, a.k_proj, a.v_proj): ratio for a in attentions}}
+
+
+def transformer_sweep(names: Sequence[str], ratios: Sequence[float], device: torch.device | str = "cpu",
+                      progress: bool = False) -> list[dict]:
+    """The zoo's transformers pruned at every ratio, measured against the exact prediction and the
+    rule. Two settings: "every width" (``pruning_ratio=p``: the hidden size, the MLP's and, in a
+    decoder, the head dimensions) and, for decoders, "heads alone" (``heads_alone(model, p)``). One
+    row per (model, setting, ratio): model, setting, channel_ratio, params before/after,
+    predicted_params_after, param_reduction, predicted_reduction, rule_reduction, output_shape (the
+    pruned model's, which keeps the classes or the vocabulary), prune_seconds. Parameters only:
+    the MAC predictor does not follow attention."""
+    for name in names:
+        if zoo.family(name) != zoo.TRANSFORMER:
+            raise ValueError(f"{name} is not a transformer; pick from {', '.join(zoo.names(zoo.TRANSFORMER))}")
+    ratios = [theory.check_channel_ratio(p) for p in ratios]
+    rows = []
+    bar = tqdm(total=len(names) * len(ratios), desc="pruning the transformers", disable=not progress)
+    for name in names:
+        model, inputs, ignored = zoo.build(name, device=device)
+        with torch.no_grad():
+            shape = tuple(model(inputs).shape)
+        settings = ["every width", *(["heads alone"] if name in zoo.DECODERS else [])]
+        predictors = {}
+        for p in ratios:
+            bar.set_postfix_str(f"{name} p={p:.2f}")
+            for setting in settings:
+                kwargs = heads_alone(model, p) if setting == "heads alone" else {}
+                ratio_dict = kwargs.pop("pruning_ratio_dict", None)
+                channel_ratio = 0.0 if ratio_dict else p
+                if setting not in predictors or kwargs:
+                    predictors[setting] = ParameterModel(model, inputs, ignored, **kwargs)
+                predicted = predictors[setting].params(channel_ratio, pruning_ratio_dict=ratio_dict)
+                result = prune_copy(model, inputs, channel_ratio, ignored, pruning_ratio_dict=ratio_dict,
+                                    count_macs=False, **kwargs)
+                with torch.no_grad():
+                    pruned_shape = tuple(result.model(inputs).shape)
+                rows.append({
+                    "model": name, "setting": setting, "channel_ratio": p,
+                    "params_before": result.params_before, "params_after": result.params_after,
+                    "predicted_params_after": predicted, "param_reduction": result.param_reduction,
+                    "predicted_reduction": 1 - predicted / result.params_before,
+                    "rule_reduction": theory.param_reduction(p), "output_shape": pruned_shape,
+                    "output_kept": pruned_shape == shape, "prune_seconds": round(result.seconds, 3),
+                })
             bar.update()
     bar.close()
     return rows

@@ -49,7 +49,7 @@ def test_bad_arguments_through_the_entry_point():
     done = run("reproduce", "--models", "resnet19")
     assert done.returncode == 2
     assert done.stderr.strip() == "python -m helpers reproduce: error: unknown model 'resnet19'; pick one of: " \
-        + ", ".join(zoo.names()), done.stderr
+        + ", ".join(zoo.names("all")), done.stderr
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")

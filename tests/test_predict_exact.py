@@ -179,7 +179,7 @@ def test_weight_norm_is_refused():
         ParameterModel(new, _image(), [new.fc])
 
 
-def test_transposed_and_unknown_layer_types_are_refused():
+def test_transposed_layers_are_refused_and_attention_followed():
     up = Stack(last=nn.ConvTranspose2d(16, 16, 2, stride=2)).eval()
     with pytest.raises(UnsupportedModel, match=r"c3 \(ConvTranspose2d\) is a transposed convolution"):
         ParameterModel(up, _image(), [up.fc])
@@ -195,9 +195,14 @@ def test_transposed_and_unknown_layer_types_are_refused():
             x = self.embed(x)
             return self.fc(self.attn(x, x, x)[0].mean(1))
 
+    # nn.MultiheadAttention is followed (its heads found and kept whole): exact, not refused
     model = Attention().eval()
-    with pytest.raises(UnsupportedModel, match=r"attn \(MultiheadAttention\)"):
-        ParameterModel(model, torch.randn(1, 5, 8), [model.fc])
+    inputs = torch.randn(1, 5, 8)
+    predictor = ParameterModel(model, inputs, [model.fc])
+    for p in (0.3, 0.5):
+        assert predictor.params(p) == pruning.prune_copy(model, inputs, p, [model.fc], count_macs=False).params_after
+    with pytest.raises(UnsupportedModel, match=r"attn \(MultiheadAttention\) .*MACs"):
+        predictor.macs(0.5)
 
 
 class FreeWeight(nn.Module):

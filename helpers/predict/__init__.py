@@ -8,6 +8,10 @@
   ``reduction``, ``coefficients``, ``breakdown``, ``solve``, ``max_reduction``; the last four with
   ``by="params"`` or ``by="macs"``).
 
+It follows CNNs and transformers (``nn.MultiheadAttention``; Q/K/V projections with their heads,
+whole heads removed or head dimensions; embeddings), one ratio for every group or a
+``pruning_ratio_dict``.
+
 Exact or refused: where its count could differ from Torch-Pruning's, the build raises
 ``helpers.unsupported.UnsupportedModel`` naming the layer (for MACs, on the first MAC question).
 """

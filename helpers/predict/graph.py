@@ -34,6 +34,9 @@ PRUNED_NAMES: dict[type, tuple[str, ...]] = {
     nn.LayerNorm: ("weight", "bias"),
     nn.GroupNorm: ("weight", "bias"),
     nn.PReLU: ("weight",),
+    nn.Embedding: ("weight",),
+    nn.MultiheadAttention: ("in_proj_weight", "in_proj_bias", "bias_k", "bias_v", "out_proj.weight",
+                            "out_proj.bias"),
 }
 KNOWN = tuple(PRUNED_NAMES)
 CHANNEL_FIRST = (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm, nn.GroupNorm)
@@ -62,6 +65,11 @@ class Group:
     channels: int  # root width C
     ch_groups: int  # channel groups (grouped convs): pruning repeats within each
     deps: list[Dep] = field(default_factory=list)
+    # ids of the modules whose output channels the group prunes, in the order BasePruner looks them
+    # up in pruning_ratio_dict (each dependency's source, then its target): the first one found
+    # there sets the group's ratio
+    scope: list[int] = field(default_factory=list)
+    heads: int = 0  # an attention group (Q/K/V outputs named in num_heads): its heads, else 0
 
 
 @dataclass
@@ -78,11 +86,20 @@ class Tensor:
 
 
 @dataclass
+class Heads:
+    """BasePruner's head arguments, as the replay needs them."""
+    prune_num_heads: bool = False
+    prune_head_dims: bool = True
+    head_pruning_ratio: float = 0.0
+
+
+@dataclass
 class Structure:
     widths: dict[tuple, int]  # every width counter before pruning
     groups: list[Group]
     tensors: list[Tensor]
     macs: macs.Macs | None = None  # the counter's MACs as terms in the widths (or why not)
+    heads: Heads = field(default_factory=Heads)
 
 
 def counter_keys(module) -> tuple[tuple, tuple]:
@@ -92,17 +109,23 @@ def counter_keys(module) -> tuple[tuple, tuple]:
     return ("ch", id(module)), ("ch", id(module))
 
 
-def read(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=()) -> Structure:
+def read(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=(), num_heads=None,
+         out_channel_groups=None, in_channel_groups=None, unwrapped_parameters=None,
+         heads: Heads | None = None) -> Structure:
     """Trace ``model`` once and read its counters, groups and tensors (the model is not modified).
+    ``num_heads``, ``out_channel_groups``, ``in_channel_groups`` and ``unwrapped_parameters`` are
+    ``BasePruner``'s arguments of those names; ``heads`` its other head arguments.
 
     Exact or refused: raises ``UnsupportedModel`` wherever Torch-Pruning's count could differ from
     the replay's (or the pruned model would break) rather than return a number.
     """
     _check_owners(model)
+    num_heads = dict(num_heads or {})
+    _check_heads(model, num_heads)
     recorder = macs.Recorder(model, example_inputs)
     try:
         with recorder:  # the tracer's forward pass also records what the MAC counter will see
-            dg = dependency_graph(model, example_inputs)
+            dg = dependency_graph(model, example_inputs, unwrapped_parameters)
     except UnsupportedModel:
         raise
     except Exception as err:
@@ -111,8 +134,14 @@ def read(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=()) -> S
     ignored = expand_ignored(ignored_layers)
     _check_reached(model, dg, ignored)
     widths, channel_groups = _counters(model, dg)
-    groups = _groups(model, dg, ignored, widths, channel_groups)
-    structure = Structure(widths, groups, _tensors(model, dg, groups))
+    # BasePruner adds the caller's channel groups, and num_heads as output channel groups
+    for given, prefix, side in ((in_channel_groups, "in-groups", 1), (out_channel_groups, "out-groups", 0),
+                                (num_heads, "out-groups", 0)):
+        for module, n in (given or {}).items():
+            if int(n) > 1:
+                channel_groups[(prefix,) + counter_keys(module)[side]] = int(n)
+    groups = _groups(model, dg, ignored, widths, channel_groups, num_heads)
+    structure = Structure(widths, groups, _tensors(model, dg, groups), heads=heads or Heads())
     structure.macs = macs.build(model, dg, recorder, widths, {d.key for g in groups for d in g.deps})
     total = sum(p.numel() for p in model.parameters())  # parameters() yields a shared tensor once
     if sum(t.numel for t in structure.tensors) != total:
@@ -120,6 +149,23 @@ def read(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=()) -> S
                                f"{sum(t.numel for t in structure.tensors):,} parameters, the model has "
                                f"{total:,}; measure by pruning (helpers.budget.bisect_by_pruning)")
     return structure
+
+
+def _check_heads(model: nn.Module, num_heads: dict) -> None:
+    """``num_heads`` names Q/K/V linear layers of ``model``, each with as many heads as its
+    attention's other projections (key-value head sharing is not modelled)."""
+    modules = {id(m) for m in model.modules()}
+    for module, n in num_heads.items():
+        if isinstance(module, nn.MultiheadAttention):
+            raise refuse("", module, "is named in num_heads: Torch-Pruning then leaves the hidden size "
+                         "whole (its attention group finds no layer to prune from)",
+                         "give it in out_channel_groups instead (helpers.attention.pruner_kwargs does), "
+                         "which prunes the hidden size alike in every head")
+        if not isinstance(module, nn.Linear) or id(module) not in modules:
+            raise ValueError("num_heads must map Q, K and V linear layers of the model to their heads, got "
+                             f"{type(module).__name__}")
+        if isinstance(n, bool) or int(n) != n or n < 1 or module.out_features % int(n):
+            raise ValueError(f"num_heads: {n!r} heads do not split a layer of {module.out_features} outputs")
 
 
 def _check_owners(model: nn.Module) -> None:
@@ -135,6 +181,9 @@ def _check_owners(model: nn.Module) -> None:
                 raise refuse(mod_name, module, f"shares its parameter {p_name} with {owners[id(param)]} (tied "
                              f"weights): Torch-Pruning prunes each owner's copy on its own")
             owners[id(param)] = name
+        if isinstance(module, nn.MultiheadAttention) and not module._qkv_same_embed_dim:
+            raise refuse(mod_name, module, "has keys or values of another size than its embedding "
+                         "(kdim, vdim), whose projections Torch-Pruning prunes on one side only")
         if isinstance(module, KNOWN):
             allowed = next(names for kind, names in PRUNED_NAMES.items() if isinstance(module, kind))
             extra = [n for n, _ in module.named_parameters() if n not in allowed]
@@ -201,12 +250,39 @@ def _ranked_for_sure(group) -> bool:
     return not any(dep.handler == tp.prune_conv_in_channels and dep.target.module.groups > 1 for dep, _ in group)
 
 
-def _groups(model, dg, ignored, widths, channel_groups) -> list[Group]:
+def _attention_root(dg, group, num_heads):
+    """BasePruner's attention groups (Q/K/V outputs named in num_heads): the group re-rooted at its
+    downstream layer's inputs (the output projection), and the heads; ``(None, heads)`` where no
+    such layer exists (BasePruner then skips the group); ``(group, 0)`` for any other group."""
+    qkv = [dep.target.module for dep, _ in group
+           if dg.is_out_channel_pruning_fn(dep.handler) and dep.target.module in num_heads]
+    if not qkv:
+        return group, 0
+    heads = {num_heads[m] for m in qkv}
+    if len(heads) > 1:
+        raise refuse("", qkv[0], f"shares an attention group with projections of {sorted(heads)} heads "
+                     "(key-value head sharing), whose head arithmetic the replay does not follow",
+                     "measure by pruning (helpers.budget.bisect_by_pruning)")
+    downstream = None
+    for dep, idxs in group:
+        if isinstance(dep.target.module, (nn.modules.conv._ConvNd, nn.Linear, nn.LSTM)) and \
+                dg.is_in_channel_pruning_fn(dep.handler):
+            downstream = (dep, idxs)
+    if downstream is None:
+        return None, heads.pop()
+    dep, idxs = downstream
+    return dg.get_pruning_group(dep.target.module, dep.handler, idxs), heads.pop()
+
+
+def _groups(model, dg, ignored, widths, channel_groups, num_heads) -> list[Group]:
     names = {id(m): n for n, m in model.named_modules()} | {id(p): n for n, p in model.named_parameters()}
     importance = tp.importance.GroupMagnitudeImportance(p=2)
     roots = [ops.TORCH_CONV, ops.TORCH_LINEAR, ops.TORCH_LSTM]
     groups = []
     for group in dg.get_all_groups(ignored_layers=ignored_modules(ignored), root_module_types=roots):
+        group, heads = _attention_root(dg, group, num_heads)
+        if group is None:
+            continue
         root = group[0].dep.target.module
         try:
             if not _ranked_for_sure(group) and importance(group) is None:
@@ -215,16 +291,26 @@ def _groups(model, dg, ignored, widths, channel_groups) -> list[Group]:
             raise refuse(names.get(id(root), "?"), root, f"roots a group that Torch-Pruning's importance "
                          f"fails on ({type(err).__name__}: {err}), so BasePruner fails too") from err
         channels = len(group[0].idxs)
-        g = Group(root_key=counter_keys(root)[0], channels=channels, ch_groups=1)
+        is_in = dg.is_in_channel_pruning_fn(group[0].dep.handler) and not dg.is_out_channel_pruning_fn(group[0].dep.handler)
+        root_key = counter_keys(root)[1 if is_in else 0]
+        g = Group(root_key=root_key, channels=channels, ch_groups=1, heads=heads)
         for dep, idxs in group:
+            for module, fn in ((dep.source.module, dep.trigger), (dep.target.module, dep.handler)):
+                if fn is not None and dg.is_out_channel_pruning_fn(fn) and id(module) not in g.scope:
+                    g.scope.append(id(module))
             target = dep.target.module
             name = names.get(id(target), "?")
             is_out = dg.is_out_channel_pruning_fn(dep.handler)
             has_params = isinstance(target, nn.Parameter) or any(True for _ in target.parameters(False))
             if isinstance(target, nn.Parameter) and sum(size > 1 for size in target.shape) > 1:
-                raise refuse(name, target, f"of shape {tuple(target.shape)} is used "
-                             "outside a layer: Torch-Pruning guesses its pruned dimension (the last one "
-                             "larger than 1), which need not be the channel dimension. Wrap it in a layer")
+                # Torch-Pruning prunes the dimension it was given (unwrapped_parameters) or guessed
+                # (the last one larger than 1): safe where that dimension alone has the group's size
+                size = target.shape[dg.module2node[target].pruning_dim]
+                if size != len(idxs) or list(target.shape).count(size) > 1:
+                    raise refuse(name, target, f"of shape {tuple(target.shape)} is used outside a layer, "
+                                 f"and Torch-Pruning would prune its dimension of size {size}, which is "
+                                 f"not plainly the {len(idxs)} channels of its group. Wrap it in a layer, "
+                                 "or name its dimension in unwrapped_parameters")
             if isinstance(target, nn.Parameter) and any(target is q for q in ignored):
                 # BasePruner drops an ignored parameter from its graph and prunes the rest of the group
                 raise refuse(name, target, "is in ignored_layers but shares its "
@@ -250,6 +336,10 @@ def _groups(model, dg, ignored, widths, channel_groups) -> list[Group]:
             g.deps.append(Dep(key, len(idxs) // channels, is_out, dep.target.type == ops.OPTYPE.PARAMETER))
             cg = channel_groups.get((("out-groups",) if is_out else ("in-groups",)) + key, 1)
             g.ch_groups = max(g.ch_groups, cg)
+        if heads and g.ch_groups != heads:
+            raise refuse(names.get(id(root), "?"), root, f"roots an attention group of {heads} heads pruned in "
+                         f"{g.ch_groups} channel groups, whose arithmetic the replay does not follow",
+                         "give the attention's projections no out_channel_groups of their own")
         groups.append(g)
     return groups
 
@@ -257,22 +347,37 @@ def _groups(model, dg, ignored, widths, channel_groups) -> list[Group]:
 def _tensors(model, dg, groups) -> list[Tensor]:
     prunable = {d.key for g in groups for d in g.deps}
     unwrapped = {id(p) for p in dg.module2node if isinstance(p, nn.Parameter)}
+    attentions = [m for m in model.modules() if isinstance(m, nn.MultiheadAttention)]
+    inside = {id(m.out_proj): m for m in attentions}  # an attention's out_proj: pruned with it
     tensors = []
     for mod_name, module in model.named_modules():
         for p_name, param in module.named_parameters(recurse=False):
             name = f"{mod_name}.{p_name}" if mod_name else p_name
             dims: list = list(param.shape)
-            out_key, in_key = counter_keys(module)
+            out_key, in_key = counter_keys(inside.get(id(module), module))
+            pieces = 1
             if id(param) in unwrapped:
                 dims[dg.module2node[param].pruning_dim] = (("ch", id(param)), 1)
             elif isinstance(module, nn.modules.conv._ConvNd):
                 dims[0] = (out_key, 1)
                 if p_name == "weight" and not is_depthwise(module):
                     dims[1] = (in_key, module.groups)  # weight holds in_channels // groups
+            elif id(module) in inside:  # out_proj: embed_dim on both sides
+                dims = [(out_key, 1)] * len(dims)
+            elif isinstance(module, nn.MultiheadAttention):
+                if p_name.startswith("in_proj"):  # Q, K and V stacked: three blocks of embed_dim rows
+                    pieces = 3
+                    dims[0] = (out_key, 1)
+                    if p_name == "in_proj_weight":
+                        dims[1] = (out_key, 1)
+                else:  # bias_k, bias_v: (1, 1, embed_dim)
+                    dims[2] = (out_key, 1)
             elif isinstance(module, nn.Linear):
                 dims[0] = (out_key, 1)
                 if p_name == "weight":
                     dims[1] = (in_key, 1)
+            elif isinstance(module, nn.Embedding):
+                dims[1] = (out_key, 1)
             elif isinstance(module, CHANNEL_FIRST):
                 dims[0] = (out_key, 1)
             elif isinstance(module, nn.LayerNorm):
@@ -281,8 +386,12 @@ def _tensors(model, dg, groups) -> list[Tensor]:
                 dims[0] = (out_key, 1)
             # a dimension that no group shrinks is a fixed number
             dims = [d if isinstance(d, int) or d[0] in prunable else param.shape[i] for i, d in enumerate(dims)]
+            if pieces > 1:
+                dims[0] = dims[0] if not isinstance(dims[0], int) else dims[0] // pieces
             shrunk = [not isinstance(d, int) for d in dims]
             out_pruned, in_pruned = bool(shrunk) and shrunk[0], any(shrunk[1:])
-            tensors.append(Tensor(name, role(tensor_kind(module, p_name), out_pruned, in_pruned),
-                                  param.numel(), dims))
+            kind = tensor_kind(module, p_name)
+            for piece in range(pieces):
+                label = f"{name}[{'qkv'[piece]}]" if pieces > 1 else name
+                tensors.append(Tensor(label, role(kind, out_pruned, in_pruned), param.numel() // pieces, dims))
     return tensors

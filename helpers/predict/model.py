@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import attention
 from ..counting import sum_by_power
 from ..pruning import check_round_to
 from ..theory import check_channel_ratio
@@ -45,11 +46,20 @@ class ParameterModel:
       ``by="macs"`` in ``reduction``, ``coefficients``, ``breakdown``, ``solve`` and
       ``max_reduction`` (each takes ``by="params"`` by default).
 
-    Limits: it models Torch-Pruning 1.6.1's *local* pruning with group magnitude importance, one
-    ratio for every group, in one step or in ``iterative_steps`` of its linear schedule (which can
-    end on other widths than one step where ``round_to`` applies or a group would be emptied).
-    Global pruning and ``pruning_ratio_dict`` are not modelled (prune and count instead:
-    ``helpers.budget.bisect_by_pruning``).
+    * ``params(p, pruning_ratio_dict={layer: ratio})`` (and ``macs``, ``reduction``): the count
+      for ``BasePruner(pruning_ratio=p, pruning_ratio_dict=...)``, where the listed layers (and the
+      layers inside a listed block) take their own ratio, as Torch-Pruning resolves it.
+
+    * transformers: the heads are found as ``helpers.pruning`` finds them for ``BasePruner``
+      (``helpers.attention.pruner_kwargs``), and Torch-Pruning's head arguments are taken under
+      their names: ``num_heads``, ``prune_num_heads``, ``prune_head_dims``, ``head_pruning_ratio``
+      (whole heads: ``ceil(ratio * heads)`` per attention), ``out_channel_groups``,
+      ``in_channel_groups``, ``unwrapped_parameters``.
+
+    Limits: it models Torch-Pruning 1.6.1's *local* pruning with group magnitude importance, in one
+    step or in ``iterative_steps`` of its linear schedule (which can end on other widths than one
+    step where ``round_to`` applies or a group would be emptied). Global pruning is not modelled
+    (prune and count instead: ``helpers.budget.bisect_by_pruning``).
     Exact or refused: a model whose count could differ from Torch-Pruning's (tied weights, extra
     tensors on a known layer, a layer the example inputs never reach, a layer type the replay does
     not follow) raises ``helpers.unsupported.UnsupportedModel`` at build time, naming the layer. A
@@ -70,24 +80,45 @@ class ParameterModel:
     """
 
     def __init__(self, model: nn.Module, example_inputs: torch.Tensor, ignored_layers=(),
-                 round_to: int | None = None, iterative_steps: int = 1):
+                 round_to: int | None = None, iterative_steps: int = 1, *, num_heads: dict | None = None,
+                 prune_num_heads: bool = False, prune_head_dims: bool = True, head_pruning_ratio: float = 0.0,
+                 out_channel_groups: dict | None = None, in_channel_groups: dict | None = None,
+                 unwrapped_parameters=None):
         self.round_to = check_round_to(round_to)
         if isinstance(iterative_steps, bool) or int(iterative_steps) != iterative_steps or iterative_steps < 1:
             raise ValueError(f"iterative_steps must be a positive integer, got {iterative_steps!r}")
         self.iterative_steps = int(iterative_steps)
-        self._structure = graph.read(model, example_inputs, ignored_layers)
+        head_pruning_ratio = check_channel_ratio(head_pruning_ratio, name="head_pruning_ratio")
+        if prune_num_heads and head_pruning_ratio > 0 and self.iterative_steps > 1:
+            raise UnsupportedModel("ParameterModel does not follow head pruning over iterative steps (BasePruner "
+                                   "recounts the heads between steps); prune in one step, or measure by pruning "
+                                   "(helpers.budget.bisect_by_pruning)")
+        # the heads, found as helpers.pruning finds them for BasePruner (a caller's own win)
+        given = attention.pruner_kwargs(model, {"num_heads": num_heads, "out_channel_groups": out_channel_groups})
+        heads = graph.Heads(bool(prune_num_heads), bool(prune_head_dims), head_pruning_ratio)
+        self._structure = graph.read(model, example_inputs, ignored_layers, num_heads=given.get("num_heads"),
+                                     out_channel_groups=given.get("out_channel_groups"),
+                                     in_channel_groups=in_channel_groups,
+                                     unwrapped_parameters=unwrapped_parameters, heads=heads)
+        self._module_ids = {id(m) for m in model.modules()}
         self.params_before = sum(t.numel for t in self._structure.tensors)
         self._sizes = replay.sizes(self._structure)
         self._tables: dict[str, tuple[list[float], np.ndarray]] = {}
         self._by_kept: dict[str, dict[tuple[int, ...], int]] = {"params": {}, "macs": {}}
 
     # ---- counts ------------------------------------------------------------------------------
-    def params(self, p: float) -> int:
+    def params(self, p: float, pruning_ratio_dict: dict | None = None) -> int:
         """Exact parameter count after pruning a fraction ``p`` of every group's channels.
 
         The count depends on ``p`` only through the kept widths ``int(C * (1 - p))`` of the group
         sizes C: it is looked up by those integers in the table of plateaus (built on the first call,
-        a few milliseconds), and replayed in full for a combination the table lacks."""
+        a few milliseconds), and replayed in full for a combination the table lacks.
+
+        ``pruning_ratio_dict`` (Torch-Pruning's argument of that name: layers of the model, or
+        tuples of them, to ratios) gives the groups of those layers their own ratio; the others
+        take ``p``."""
+        if pruning_ratio_dict:
+            return self._count_with(p, pruning_ratio_dict, "params")
         return self._lookup(p, "params")
 
     def params_at(self, ps) -> np.ndarray:
@@ -102,12 +133,14 @@ class ParameterModel:
         """MACs per sample of the unpruned model, as ``tp.utils.count_ops_and_params`` counts them."""
         return self._macs().before
 
-    def macs(self, p: float) -> int:
+    def macs(self, p: float, pruning_ratio_dict: dict | None = None) -> int:
         """Exact MACs per sample after pruning a fraction ``p`` of every group's channels: the
         integer of what ``tp.utils.count_ops_and_params`` reports for the pruned model on the
         example inputs (``helpers.counting.n_macs``). Like ``params``, a function of the kept widths:
-        looked up on the table of plateaus."""
+        looked up on the table of plateaus. ``pruning_ratio_dict`` as in ``params``."""
         self._macs()
+        if pruning_ratio_dict:
+            return self._count_with(p, pruning_ratio_dict, "macs")
         return self._lookup(p, "macs")
 
     def macs_at(self, ps) -> np.ndarray:
@@ -117,11 +150,42 @@ class ParameterModel:
         width = replay.widths(self._structure, ps, self.round_to, self.iterative_steps)
         return macs.evaluate(found, width, ps.shape)
 
-    def reduction(self, p: float, by: str = "params") -> float:
-        """Fraction of parameters (``by="macs"``: of MACs) removed at channel ratio ``p``."""
+    def reduction(self, p: float, by: str = "params", pruning_ratio_dict: dict | None = None) -> float:
+        """Fraction of parameters (``by="macs"``: of MACs) removed at channel ratio ``p``
+        (``pruning_ratio_dict`` as in ``params``)."""
         if check_by(by) == "macs":
-            return 1.0 - self.macs(p) / self.macs_before
-        return 1.0 - self.params(p) / self.params_before
+            return 1.0 - self.macs(p, pruning_ratio_dict) / self.macs_before
+        return 1.0 - self.params(p, pruning_ratio_dict) / self.params_before
+
+    def _group_ratios(self, pruning_ratio_dict: dict) -> dict[int, float]:
+        """Group index -> ratio for the groups ``pruning_ratio_dict`` reaches, as BasePruner
+        resolves it: every layer inside a key (a later key wins for a layer listed twice), and a
+        group takes the ratio of the first of its layers found there."""
+        if not isinstance(pruning_ratio_dict, dict):
+            raise ValueError(f"pruning_ratio_dict must be a dict of layers to ratios, got "
+                             f"{type(pruning_ratio_dict).__name__}")
+        expanded: dict[int, float] = {}
+        for key, ratio in pruning_ratio_dict.items():
+            ratio = check_channel_ratio(ratio, name="a ratio in pruning_ratio_dict")
+            for layer in key if isinstance(key, tuple) else (key,):
+                if not isinstance(layer, nn.Module) or id(layer) not in self._module_ids:
+                    raise ValueError("pruning_ratio_dict's keys must be layers (or tuples of layers) of the "
+                                     f"model this ParameterModel was built on, got {type(layer).__name__}")
+                expanded.update((id(sub), ratio) for sub in layer.modules())
+        found = {}
+        for i, g in enumerate(self._structure.groups):
+            hit = next((m for m in g.scope if m in expanded), None)
+            if hit is not None:
+                found[i] = expanded[hit]
+        return found
+
+    def _count_with(self, p: float, pruning_ratio_dict: dict, by: str) -> int:
+        p = check_channel_ratio(p)
+        width = replay.widths(self._structure, np.array([p]), self.round_to, self.iterative_steps,
+                              self._group_ratios(pruning_ratio_dict))
+        if by == "macs":
+            return int(macs.evaluate(self._macs(), width, (1,))[0])
+        return int(replay.count(self._structure.tensors, width, (1,))[0])
 
     def _lookup(self, p: float, by: str) -> int:
         p = check_channel_ratio(p)

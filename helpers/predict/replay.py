@@ -12,27 +12,34 @@ so each entry is the integer Torch-Pruning computes.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .graph import Structure, Tensor
 
 
 def widths(structure: Structure, ps: np.ndarray, round_to: int | None = None,
-           iterative_steps: int = 1) -> dict[tuple, np.ndarray]:
+           iterative_steps: int = 1, group_ps: dict[int, float] | None = None) -> dict[tuple, np.ndarray]:
     """Every width counter after local pruning, for each channel ratio in ``ps`` (validated).
 
     With ``iterative_steps`` the schedule is Torch-Pruning's linear one: step i aims at
     ``(i / steps) * p`` of each group's *initial* width, cutting from its current width.
+    ``group_ps`` gives some groups (by index in ``structure.groups``) a ratio of their own, as
+    ``pruning_ratio_dict`` does: the same schedule, with that ratio in place of ``p``.
     """
     ps = np.asarray(ps, dtype=np.float64)
+    group_ps = group_ps or {}
     width = {key: np.full(ps.shape, w, dtype=np.int64) for key, w in structure.widths.items()}
     for step in range(1, iterative_steps + 1):
-        target = (step / float(iterative_steps)) * ps  # tp.pruner.algorithms.scheduler.linear_scheduler
-        for g in structure.groups:
+        fraction = step / float(iterative_steps)  # tp.pruner.algorithms.scheduler.linear_scheduler
+        for i, g in enumerate(structure.groups):
+            target = fraction * (np.full(ps.shape, group_ps[i]) if i in group_ps else ps)
             initial = g.channels // g.ch_groups
             current = width[g.root_key] // g.ch_groups
             n_pruned = current - (initial * (1.0 - target)).astype(np.int64)  # astype truncates, as int()
-            skip = n_pruned <= 0
+            ranked = n_pruned > 0  # BasePruner prunes a group only where its ratio removes a channel
+            skip = ~ranked
             for d in g.deps:
                 if not d.is_param:
                     skip |= width[d.key] == 1
@@ -41,6 +48,8 @@ def widths(structure: Structure, ps: np.ndarray, round_to: int | None = None,
                 kept = root - n_pruned
                 n_pruned = np.maximum(root - (kept - kept % round_to), 0)  # numpy's % floors, as Python's
             removed = np.minimum(n_pruned, current) * g.ch_groups
+            if g.heads:
+                removed = _with_heads(structure, g, removed, ranked, width, fraction)
             skip |= removed == 0
             for d in g.deps:
                 skip |= width[d.key] <= removed * d.per_channel
@@ -48,6 +57,22 @@ def widths(structure: Structure, ps: np.ndarray, round_to: int | None = None,
             for d in g.deps:
                 width[d.key] = width[d.key] - cut * d.per_channel
     return width
+
+
+def _with_heads(structure: Structure, g, dims: np.ndarray, ranked: np.ndarray, width: dict,
+                fraction: float) -> np.ndarray:
+    """Entries an attention group loses: its head dimensions (``dims``, the same in every head,
+    unless ``prune_head_dims=False``) and, with ``prune_num_heads``, ``ceil(ratio * heads)`` whole
+    heads; a removed head's dimensions count once. Where the group's channel ratio removes no
+    dimension (``ranked`` False) BasePruner removes nothing, heads included."""
+    h = structure.heads
+    per_head_dims = dims // g.ch_groups if h.prune_head_dims else np.zeros_like(dims)
+    if not (h.prune_num_heads and h.head_pruning_ratio > 0):
+        return per_head_dims * g.ch_groups
+    n_heads = math.ceil(fraction * h.head_pruning_ratio * g.heads)  # math.ceil, as BasePruner
+    head_width = width[g.root_key] // g.heads
+    removed = per_head_dims * g.heads + n_heads * (head_width - per_head_dims)
+    return np.where(ranked, removed, 0)
 
 
 def count(tensors: list[Tensor], width: dict[tuple, np.ndarray], shape: tuple) -> np.ndarray:

@@ -44,9 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m helpers", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    rep = sub.add_parser("reproduce", help="quick-reference table, measured on real CNNs, with figures")
+    rep = sub.add_parser("reproduce", help="quick-reference table, measured on real CNNs and transformers, with figures")
     rep.add_argument("--models", type=_names,
-                     help="comma-separated zoo models (default: the whole zoo)")
+                     help="comma-separated zoo models (default: the whole zoo, CNNs and transformers)")
     rep.add_argument("--ratios", type=_ratio_list, help="comma-separated channel ratios (default 0.1,...,0.6)")
     rep.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     rep.add_argument("--readme-config", action="store_true",

@@ -1,5 +1,5 @@
-"""The main job: the quick-reference table measured on real CNNs, next to the rule and the exact
-prediction, written to figures/ as records (CSV), markdown and PNG figures."""
+"""The main job: the quick-reference table measured on real CNNs, and on transformers, next to the
+rule and the exact prediction, written to figures/ as records (CSV), markdown and PNG figures."""
 from __future__ import annotations
 
 import time
@@ -12,6 +12,10 @@ from . import records
 TABLE_MD = "reproduce_table.md"
 TABLE_CSV = "reproduce_table.csv"
 README_CSV = "reproduce_readme_config.csv"
+TRANSFORMER_CSV = "reproduce_transformers.csv"
+TRANSFORMER_COLUMNS = ["model", "setting", "channel_ratio", "params_before", "params_after",
+                       "predicted_params_after", "param_reduction", "predicted_reduction", "rule_reduction",
+                       "output_kept", "prune_seconds"]
 CURVES_PNG = "reproduce_curves.png"
 SHARES_PNG = "reproduce_abc_shares.png"
 ZOO_COLUMNS = ["model", "family", "channel_ratio", "params_before", "params_after", "predicted_params_after",
@@ -48,6 +52,31 @@ def markdown(zoo_rows: list[dict], readme: list[dict], ratios) -> str:
             f"MAC reduction, same runs: MACs per sample as Torch-Pruning counts them "
             f"(`tp.utils.count_ops_and_params`), with the exact prediction (made before pruning) in brackets."
             f"\n\n{zoo_table(zoo_rows, ratios, 'macs')}\n")
+
+
+def transformer_table(rows: list[dict], ratios) -> str:
+    """The transformers, one row per (model, setting): the measured parameter reduction at each ratio
+    with the exact prediction in brackets, under the rule's row; the largest count difference; and
+    whether every pruned model kept its output size (classes, vocabulary)."""
+    lines = [{"model": "rule 1-(1-p)^2", "setting": "", "before": "",
+              **{f"p{p}": f"{theory.param_reduction(p):.1%}" for p in ratios}, "error": "", "kept": ""}]
+    for model, setting in dict.fromkeys((r["model"], r["setting"]) for r in rows):
+        mine = {r["channel_ratio"]: r for r in rows if (r["model"], r["setting"]) == (model, setting)}
+        lines.append({"model": model, "setting": setting, "before": _size(next(iter(mine.values()))["params_before"]),
+                      **{f"p{p}": f"{mine[p]['param_reduction']:.1%} ({mine[p]['predicted_reduction']:.1%})"
+                         for p in ratios},
+                      "error": max(abs(r["params_after"] - r["predicted_params_after"]) for r in mine.values()),
+                      "kept": "yes" if all(r["output_kept"] for r in mine.values()) else "NO"})
+    return format_table(lines, [("model", "model", "", "left"), ("setting", "pruned", "", "left"),
+                                ("before", "params", ""), *[(f"p{p}", f"p={p:.2f}", "") for p in ratios],
+                                ("error", "max error (params)", ""), ("kept", "output size kept", "")])
+
+
+def transformer_markdown(rows: list[dict], ratios) -> str:
+    return ("Transformers (`pruning_ratio=p` prunes every width: the hidden size, the MLP's and a decoder's "
+            "head dimensions; \"heads alone\" removes a fraction p of every attention's heads and nothing "
+            "else). Measured parameter reduction, with the exact prediction (made before pruning) in "
+            f"brackets; the LM head and ViT classifier are ignored.\n\n{transformer_table(rows, ratios)}\n")
 
 
 def _size(n: int) -> str:
@@ -130,9 +159,11 @@ def plot_shares(predictors, out):
 def main(models=None, ratios=None, device="auto", readme_config=False, latency=False, out="figures",
          progress=None) -> dict:
     start = time.perf_counter()
-    models = models or zoo.names()
+    models = models or zoo.names("all")
     for name in models:
         zoo.family(name)  # unknown or unsupported names fail before any work
+    transformers = [n for n in models if zoo.family(n) == zoo.TRANSFORMER]
+    models = [n for n in models if n not in transformers]
     ratios = [round(theory.check_channel_ratio(p), 6) for p in (ratios or theory.SEED_RATIOS)]
     dev = env.device(device)
     progress = (not env.progress_disabled()) if progress is None else progress
@@ -144,18 +175,24 @@ def main(models=None, ratios=None, device="auto", readme_config=False, latency=F
     readme = readme_rows(dev, ratios) if readme_config else []
     predictors: dict[str, ParameterModel] = {}
     zoo_rows = sweep.zoo_sweep(models, ratios, dev, progress=progress, predictors=predictors)
-    table = markdown(zoo_rows, readme, ratios)
+    table = markdown(zoo_rows, readme, ratios) if models else ""
+    transformer_rows = sweep.transformer_sweep(transformers, ratios, dev, progress=progress)
+    if transformer_rows:
+        table += ("\n" if table else "") + transformer_markdown(transformer_rows, ratios)
+        records.write(out_dir / TRANSFORMER_CSV, transformer_rows, stamp, TRANSFORMER_COLUMNS)
     (out_dir / TABLE_MD).write_text(table)
-    records.write(out_dir / TABLE_CSV, zoo_rows, stamp, ZOO_COLUMNS)
+    if zoo_rows:
+        records.write(out_dir / TABLE_CSV, zoo_rows, stamp, ZOO_COLUMNS)
+        plot_curves(zoo_rows, predictors, out_dir)
+        plot_shares(predictors, out_dir)
     if readme:
         records.write(out_dir / README_CSV, readme, stamp)
-    plot_curves(zoo_rows, predictors, out_dir)
-    plot_shares(predictors, out_dir)
     if latency:
         from .. import latency as lat
 
         lat.record(out_dir)
     print(table)
-    print(f"wrote {TABLE_MD}, {TABLE_CSV}{', ' + README_CSV if readme else ''}, {CURVES_PNG}, {SHARES_PNG} "
-          f"to {out_dir} in {time.perf_counter() - start:.0f} s")
-    return {"zoo": zoo_rows, "readme": readme, "markdown": table}
+    written = [TABLE_MD, *([TABLE_CSV, CURVES_PNG, SHARES_PNG] if zoo_rows else []),
+               *([README_CSV] if readme else []), *([TRANSFORMER_CSV] if transformer_rows else [])]
+    print(f"wrote {', '.join(written)} to {out_dir} in {time.perf_counter() - start:.0f} s")
+    return {"zoo": zoo_rows, "readme": readme, "transformers": transformer_rows, "markdown": table}
