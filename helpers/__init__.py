@@ -15,6 +15,8 @@ What a learner uses, one module per subject:
 * ``sweep``, ``budget``: sweeps over channel ratios; a channel ratio for a parameter budget;
 * ``latency``: forward-pass timing (imported on demand: ``from helpers import latency``);
 * ``data``, ``training``: the bundled digits and a small CNN to train, prune and fine-tune;
+* ``protocol``: the accuracy study of notebooks 11-12 (splits per seed, choices on validation, equal
+  step budgets, intervals over seeds, the sensitivity scan);
 * ``tp_readme``: Torch-Pruning's README latency log and its configuration;
 * ``tables``, ``plots``, ``env``, ``checks``: markdown tables, figures, device and mode, exercises.
 
@@ -32,6 +34,7 @@ from . import (
     explorer,
     plots,
     predict,
+    protocol,
     pruning,
     sweep,
     tables,
@@ -42,5 +45,5 @@ from . import (
     zoo,
 )
 
-__all__ = ["attention", "budget", "checks", "counting", "data", "decoder", "env", "explorer", "plots", "predict", "pruning", "sweep", "tables",
+__all__ = ["attention", "budget", "checks", "counting", "data", "decoder", "env", "explorer", "plots", "predict", "protocol", "pruning", "sweep", "tables",
            "theory", "tp_readme", "training", "unsupported", "zoo"]

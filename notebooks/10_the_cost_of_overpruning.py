@@ -435,3 +435,8 @@ passed = helpers.checks.check("10-ratio-for-budget", ratio_for)
 #   the batch-norm refresh of section 5; and scikit-learn's
 #   [`load_digits`](https://scikit-learn.org/stable/modules/generated/sklearn.datasets.load_digits.html),
 #   the data set.
+#
+# This notebook's method is thin (a short fine-tune, a cut-off read on the test set, a model at
+# ceiling, no control): notebook 11 repeats the study the way a reviewer would accept it.
+#
+# Next: **11 · What pruning buys**.

@@ -1,0 +1,376 @@
+"""The accuracy study of notebooks 11 and 12, done the way a reviewer would accept it.
+
+``helpers.training`` trains, prunes and evaluates one model; this module is the bookkeeping of a study
+over several seeds:
+
+* ``Study`` and ``study(mode)``: the task (a narrower DigitsCNN on fewer training images, so that the
+  trained model sits below ceiling), the training budgets in optimiser steps and the seeds, per mode;
+* ``load_splits``: one train / validation / test split per seed (``split_seed = seed``), so that the
+  intervals cover the draw of the images as well as the initial weights and the batch order;
+* ``choose``: a setting picked by its mean *validation* accuracy over seeds (the test images are
+  read once, at the end);
+* ``prune_and_tune`` (prune a copy, refresh batch norm, evaluate, fine-tune for a number of steps,
+  evaluate) and ``train_from_scratch`` (the same pruned architecture, initialised afresh and trained
+  for a number of steps), each returning a ``Run`` that records its steps;
+* ``summarise``, ``paired`` and ``verdict``: means and 95% intervals over seeds (Student's t, via
+  ``training.mean_ci``), and the interval of a difference between two arms measured on the same seeds;
+* ``sensitivity`` and ``greedy_ratios``: a per-layer scan of validation accuracy against channel
+  ratio, and a non-uniform ``pruning_ratio_dict`` built from it for a parameter budget.
+
+The pruning itself stays in the notebooks, written with Torch-Pruning's API: every function here that
+prunes takes the notebook's ``prune(model, data)`` (it prunes ``model`` in place and returns it).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import data as data_module
+from . import env, training
+from .counting import n_params
+from .data import Digits
+
+LEVEL = 0.95  # every interval of the study
+
+
+# ---- the study's settings, per mode ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Study:
+    """The task and the budgets of the accuracy study (notebooks 11 and 12)."""
+
+    width: int  # DigitsCNN's width (channels of the first stage)
+    train_size: int  # training images kept (of 1,078 once validation and test are drawn)
+    val_fraction: float  # of all 1,797 images; the test split is the usual 20%
+    train_epochs: int  # the baseline's training, in passes over the training images
+    finetune_steps: int  # the short fine-tune after pruning, in optimiser steps
+    long_finetune_steps: int  # the longer fine-tune
+    seeds: tuple[int, ...]
+    lr_grid: tuple[float, ...]  # fine-tuning learning rates, one picked on validation
+    scan_ratios: tuple[float, ...]  # channel ratios of the per-layer sensitivity scan
+    budgets: tuple[float, ...] = (0.5, 0.75)  # fractions of the parameters to remove
+    batch_size: int = 64
+    train_lr: float = 3e-3  # the baseline's (and the from-scratch arms') peak learning rate
+
+    def train_steps(self, data: Digits) -> int:
+        """The baseline's budget in optimiser steps."""
+        return self.train_epochs * training.steps_per_epoch(data, self.batch_size)
+
+
+STUDIES = {
+    "quick": Study(width=12, train_size=200, val_fraction=0.2, train_epochs=30, finetune_steps=20,
+                   long_finetune_steps=80, seeds=(0, 1, 2, 3, 4), lr_grid=(1e-3, 3e-3, 1e-2, 3e-2),
+                   scan_ratios=(0.25, 0.5, 0.75)),
+    "full": Study(width=12, train_size=200, val_fraction=0.2, train_epochs=75, finetune_steps=50,
+                  long_finetune_steps=200, seeds=tuple(range(10)), lr_grid=(1e-3, 3e-3, 1e-2, 3e-2),
+                  scan_ratios=tuple(round(0.1 * i, 1) for i in range(1, 10))),
+}
+
+
+def study(mode: str | None = None) -> Study:
+    """The study run in ``mode`` (default: ``helpers.env.mode()``)."""
+    mode = mode or env.mode()
+    if mode not in STUDIES:
+        raise ValueError(f"mode must be one of {sorted(STUDIES)}, got {mode!r}")
+    return STUDIES[mode]
+
+
+def load_splits(s: Study, device: torch.device | str | None = None) -> dict[int, Digits]:
+    """For each seed, the digits split into train, validation and test with ``split_seed = seed``."""
+    return {seed: data_module.load(device=device, val_fraction=s.val_fraction, train_size=s.train_size,
+                                   split_seed=seed) for seed in s.seeds}
+
+
+def train_baselines(datas: dict[int, Digits], s: Study) -> dict[int, training.DigitsCNN]:
+    """One DigitsCNN of width ``s.width`` per seed, trained for ``s.train_epochs`` on that seed's split."""
+    return {seed: training.train_baseline(d, s.train_epochs, seed=seed, width=s.width) for seed, d in datas.items()}
+
+
+# ---- choosing on validation ------------------------------------------------------------------------
+def choose(options: Sequence, val_scores: Callable[[object], Sequence[float]], level: float = LEVEL
+           ) -> tuple[object, list[dict]]:
+    """The option with the highest mean validation score, and one row per option.
+
+    ``val_scores(option)`` returns that option's validation accuracy on every seed; nothing else is
+    read. The first of equal means wins (list the options in the order to prefer them). Each row
+    holds ``option``, ``val_mean``, ``val_low``, ``val_high`` (the interval needs two seeds or more).
+    """
+    if not options:
+        raise ValueError("nothing to choose from")
+    rows = []
+    for option in options:
+        scores = [float(v) for v in val_scores(option)]
+        mean, low, high = training.mean_ci(scores, level) if len(scores) > 1 else (scores[0], None, None)
+        rows.append({"option": option, "val_mean": mean, "val_low": low, "val_high": high})
+    best = max(range(len(rows)), key=lambda i: (rows[i]["val_mean"], -i))
+    return rows[best]["option"], rows
+
+
+def choose_finetune_lr(s: Study, baselines: dict[int, nn.Module], datas: dict[int, Digits], prune: Callable,
+                       budget: float) -> tuple[float, list[dict]]:
+    """The fine-tuning learning rate of ``s.lr_grid`` with the best mean validation accuracy over seeds,
+    after pruning every baseline with ``prune`` and fine-tuning it for ``s.finetune_steps`` steps
+    (``choose``'s rows come along). Ties go to the smaller rate."""
+    def val_scores(lr):
+        return [prune_and_tune("lr", budget, baselines[seed], datas[seed], prune, s.finetune_steps, lr, seed,
+                               0, s.batch_size).acc_val for seed in baselines]
+    return choose(sorted(s.lr_grid), val_scores)
+
+
+# ---- the arms ---------------------------------------------------------------------------------------
+@dataclass
+class Run:
+    """One arm on one seed: what it kept, what it was trained for, and its accuracies.
+
+    ``pretrain_steps`` is the training the starting point already had (the baseline's, for a pruned
+    model; 0 from scratch), ``steps`` the training of this arm; ``total_steps`` their sum, the budget
+    arms are compared on. ``acc_*_pruned`` is measured right after pruning and the batch-norm refresh
+    (None from scratch)."""
+
+    arm: str
+    budget: float
+    seed: int
+    params: int
+    param_reduction: float
+    pretrain_steps: int
+    steps: int
+    acc_val_pruned: float | None
+    acc_test_pruned: float | None
+    acc_val: float
+    acc_test: float
+    model: nn.Module = field(repr=False, compare=False)
+
+    @property
+    def total_steps(self) -> int:
+        return self.pretrain_steps + self.steps
+
+    def row(self) -> dict:
+        out = {k: v for k, v in asdict(self).items() if k != "model"}
+        out["total_steps"] = self.total_steps
+        return out
+
+
+def _seeded_prune(prune: Callable, model: nn.Module, data: Digits, seed: int) -> nn.Module:
+    """``prune`` applied to a copy of ``model`` after ``torch.manual_seed(seed)`` (random importance
+    draws from it); the pruned copy comes back."""
+    torch.manual_seed(seed)
+    with training._cpu_threads(data.device):  # on a busy CPU, threads waiting for each other cost 50x here
+        pruned = prune(copy.deepcopy(model), data)
+    if not isinstance(pruned, nn.Module):
+        raise TypeError(f"prune(model, data) must return the pruned model, got {type(pruned).__name__}")
+    return pruned
+
+
+def prune_and_tune(arm: str, budget: float, trained: nn.Module, data: Digits, prune: Callable, steps: int,
+                   lr: float, seed: int, pretrain_steps: int, batch_size: int = 64) -> Run:
+    """Prune a copy of ``trained`` with ``prune(model, data)``, refresh its batch-norm statistics over the
+    training images, measure it, fine-tune it for exactly ``steps`` optimiser steps (none for 0) and
+    measure it again. ``trained`` is left untouched."""
+    before = n_params(trained)
+    pruned = _seeded_prune(prune, trained, data, seed)
+    training.recalibrate_bn(pruned, data, batch_size=None)
+    acc_val_pruned, acc_test_pruned = training.evaluate(pruned, data, "val"), training.evaluate(pruned, data)
+    taken = training.fine_tune(pruned, data, steps=steps, lr=lr, seed=seed, batch_size=batch_size).steps if steps else 0
+    return Run(arm, budget, seed, n_params(pruned), 1 - n_params(pruned) / before, pretrain_steps, taken,
+               acc_val_pruned, acc_test_pruned, training.evaluate(pruned, data, "val"), training.evaluate(pruned, data),
+               pruned)
+
+
+def reinitialised(model: nn.Module, seed: int = 0) -> nn.Module:
+    """A copy of ``model`` (e.g. a pruned one) with the same layers and widths, every parameter drawn
+    afresh by its layer's own initialisation and every batch-norm statistic reset: the architecture
+    without what training taught it. The weights depend on ``seed`` only."""
+    fresh = copy.deepcopy(model)
+    torch.manual_seed(seed)
+    for m in fresh.modules():
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()  # batch norm: also resets its running statistics
+    return fresh
+
+
+def train_from_scratch(arm: str, budget: float, architecture: nn.Module, data: Digits, steps: int, seed: int,
+                       params_before: int, lr: float = 3e-3, batch_size: int = 64) -> Run:
+    """``architecture`` initialised afresh (``reinitialised``) and trained for exactly ``steps`` optimiser
+    steps with the baseline's recipe. ``params_before`` is the unpruned model's count, for the reduction."""
+    model = reinitialised(architecture, seed)
+    taken = training.fit(model, data, lr=lr, seed=seed, batch_size=batch_size, steps=steps,
+                         desc=f"from scratch (seed {seed})").steps
+    return Run(arm, budget, seed, n_params(model), 1 - n_params(model) / params_before, 0, taken, None, None,
+               training.evaluate(model, data, "val"), training.evaluate(model, data), model)
+
+
+# ---- intervals over seeds -----------------------------------------------------------------------------
+def interval(values, level: float = LEVEL) -> tuple[float, float, float]:
+    """``(mean, low, high)``: the mean over seeds and its ``level`` interval (``training.mean_ci``)."""
+    return training.mean_ci(values, level)
+
+
+def _by_seed(rows: Sequence[dict], key: str, where: dict) -> dict[int, float]:
+    found = {}
+    for r in rows:
+        if all(r.get(k) == v for k, v in where.items()):
+            if r["seed"] in found:
+                raise ValueError(f"two rows for seed {r['seed']} where {where}")
+            found[r["seed"]] = r[key]
+    return found
+
+
+def paired(rows: Sequence[dict], key: str, a: dict, b: dict, level: float = LEVEL) -> tuple[float, float, float]:
+    """The mean over seeds of ``key`` in the rows matching ``a`` minus the same seed's row matching ``b``,
+    and its interval: ``(mean, low, high)`` of the per-seed differences.
+
+    Pairing by seed removes what two arms share (the split, the trained starting point), so a difference
+    can be clear even where the two arms' own intervals overlap. Both arms must cover the same seeds."""
+    xa, xb = _by_seed(rows, key, a), _by_seed(rows, key, b)
+    if not xa or set(xa) != set(xb):
+        raise ValueError(f"the arms {a} and {b} must cover the same seeds, got {sorted(xa)} and {sorted(xb)}")
+    return interval([xa[s] - xb[s] for s in sorted(xa)], level)
+
+
+def verdict(low: float, high: float) -> str:
+    """'higher' if an interval of a difference lies above zero, 'lower' if below, else 'within noise'."""
+    if low > high:
+        raise ValueError(f"low > high: {low} > {high}")
+    return "higher" if low > 0 else "lower" if high < 0 else "within noise"
+
+
+def summarise(rows: Sequence[dict], keys: Sequence[str], by: Sequence[str] = ("budget", "arm"),
+              level: float = LEVEL) -> list[dict]:
+    """One row per group of ``by`` (in the order the groups first appear): ``n`` seeds, and for each key
+    ``{key}_mean``, ``{key}_low``, ``{key}_high`` (None where a key is None in the group) and ``{key}_text``,
+    "92.8% (91.5 to 94.1)"; the other columns of the group's first row come along (e.g. params)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in by), []).append(r)
+    out = []
+    for group in groups.values():
+        summary = {k: v for k, v in group[0].items() if k not in keys and k not in ("seed",)}
+        summary["n"] = len(group)
+        for key in keys:
+            values = [r[key] for r in group]
+            if any(v is None for v in values):
+                summary.update({f"{key}_mean": None, f"{key}_low": None, f"{key}_high": None, f"{key}_text": None})
+                continue
+            mean, low, high = interval(values, level)
+            summary.update({f"{key}_mean": mean, f"{key}_low": low, f"{key}_high": high,
+                            f"{key}_text": percent(mean, low, high)})
+        out.append(summary)
+    return out
+
+
+def percent(mean: float, low: float, high: float) -> str:
+    """An accuracy with its interval, in percent: '92.8% (91.5 to 94.1)'."""
+    return f"{100 * mean:.1f}% ({100 * low:.1f} to {100 * high:.1f})"
+
+
+def points(mean: float, low: float, high: float) -> str:
+    """A difference of accuracies with its interval, in percentage points: '+1.2 points (-0.3 to +2.7)'."""
+    return f"{100 * mean:+.1f} points ({100 * low:+.1f} to {100 * high:+.1f})"
+
+
+# ---- sensitivity and non-uniform ratios -----------------------------------------------------------
+def sensitivity(models: dict[int, nn.Module], datas: dict[int, Digits], layers: Sequence[str], ratios: Sequence[float],
+                prune_layer: Callable[[nn.Module, Digits, str, float], nn.Module]) -> list[dict]:
+    """Validation accuracy of each seed's model with one layer pruned at a time.
+
+    For every seed, layer name and ratio, ``prune_layer(copy, data, name, ratio)`` prunes a copy (only
+    that layer's channels); its batch-norm statistics are refreshed over the training images and its
+    validation accuracy measured, with no fine-tuning. One row per (seed, layer, ratio) with
+    ``acc_val`` and ``drop``, the seed's unpruned validation accuracy minus it. The test images are
+    never read."""
+    from tqdm import tqdm
+
+    rows = []
+    jobs = [(seed, name, float(r)) for seed in models for name in layers for r in ratios]
+    base = {seed: training.evaluate(m, datas[seed], "val") for seed, m in models.items()}
+    for seed, name, ratio in tqdm(jobs, desc="sensitivity scan", disable=env.progress_disabled()):
+        pruned = _seeded_prune(lambda m, d, name=name, ratio=ratio: prune_layer(m, d, name, ratio),
+                               models[seed], datas[seed], seed)
+        training.recalibrate_bn(pruned, datas[seed], batch_size=None)
+        acc = training.evaluate(pruned, datas[seed], "val")
+        rows.append({"seed": seed, "layer": name, "ratio": ratio, "acc_val": acc, "drop": base[seed] - acc})
+    return rows
+
+
+def mean_drops(rows: Sequence[dict]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each layer's scan averaged over seeds: ``{layer: (ratios, mean drops)}``, starting at (0, 0)."""
+    out = {}
+    for name in dict.fromkeys(r["layer"] for r in rows):
+        ratios = sorted({r["ratio"] for r in rows if r["layer"] == name})
+        drops = [float(np.mean([r["drop"] for r in rows if r["layer"] == name and r["ratio"] == x])) for x in ratios]
+        out[name] = (np.array([0.0, *ratios]), np.array([0.0, *drops]))
+    return out
+
+
+def greedy_ratios(drops: dict[str, tuple[np.ndarray, np.ndarray]], params_of: Callable[[dict[str, float]], int],
+                  max_params: int, step: float = 0.05, max_ratio: float = 0.9) -> dict[str, float]:
+    """Per-layer channel ratios that keep at most ``max_params`` parameters, paying as little of the
+    scanned accuracy as it can for each parameter removed.
+
+    Start with every layer at 0. Each round, every layer is offered one more ``step`` of ratio (up to
+    ``max_ratio``; more steps where one alone removes no whole channel); its price is the rise in its scanned drop (``drops[layer]``, interpolated linearly,
+    a fall counted as 0) per parameter that step removes (``params_of(ratios)``, the exact count of
+    the model pruned with those ratios). The cheapest step is taken, ties to the step that removes
+    more, until the count is at most ``max_params``. Then, as long as one step back on some layer
+    keeps the count within ``max_params`` (the last step may have overshot), the step back that
+    regains the most scanned accuracy is taken, so that the ratios land as close to the budget as the
+    steps allow. Layers interact, so the scan's drops only rank
+    the steps: the result must be measured. Raises ``ValueError`` if no ratio up to ``max_ratio``
+    meets the budget."""
+    if not 0 < step <= max_ratio < 1:
+        raise ValueError(f"need 0 < step <= max_ratio < 1, got step={step!r}, max_ratio={max_ratio!r}")
+    ratios = {name: 0.0 for name in drops}
+    count = params_of(ratios)
+    while count > max_params:
+        best = None
+        for name, (xs, ys) in drops.items():
+            r, removed = ratios[name], 0
+            while removed <= 0:  # whole channels: a step may remove nothing, then take the next one too
+                r = round(r + step, 10)
+                if r > max_ratio + 1e-9:
+                    break
+                removed = count - params_of({**ratios, name: r})
+            if removed <= 0:
+                continue
+            cost = max(0.0, float(np.interp(r, xs, ys) - np.interp(ratios[name], xs, ys)))
+            key = (cost / removed, -removed)
+            if best is None or key < best[0]:
+                best = (key, name, r, count - removed)
+        if best is None:
+            raise ValueError(f"no ratios up to {max_ratio} keep at most {max_params} parameters (best: {count})")
+        _, name, r, count = best
+        ratios[name] = r
+    # the last step may overshoot the budget: give back the steps that it can spare, dearest first
+    while True:
+        best = None
+        for name, (xs, ys) in drops.items():
+            r = round(ratios[name] - step, 10)
+            if r < -1e-9:
+                continue
+            r = max(r, 0.0)
+            kept = params_of({**ratios, name: r})
+            if kept <= max_params and kept > count:
+                saved = float(np.interp(ratios[name], xs, ys) - np.interp(r, xs, ys))
+                if best is None or (saved, kept) > best[0]:
+                    best = ((saved, kept), name, r, kept)
+        if best is None:
+            return ratios
+        _, name, r, count = best
+        ratios[name] = r
+
+
+# ---- figures ------------------------------------------------------------------------------------------
+def errorbars(ax, summary: Sequence[dict], key: str, labels: Sequence[str], offset: float = 0.0, **style):
+    """Plot each summary row's ``{key}_mean`` with its interval as an error bar, at x = 0, 1, ...; return
+    the x positions."""
+    x = np.arange(len(summary)) + offset
+    mean = np.array([s[f"{key}_mean"] for s in summary])
+    err = np.array([[s[f"{key}_mean"] - s[f"{key}_low"] for s in summary],
+                    [s[f"{key}_high"] - s[f"{key}_mean"] for s in summary]])
+    ax.errorbar(x, 100 * mean, yerr=100 * err, fmt=style.pop("fmt", "o"), capsize=3, **style)
+    ax.set_xticks(np.arange(len(summary)), labels)
+    return x
