@@ -64,7 +64,7 @@ assert len(protocol.study("full").seeds) >= 5 and len(S.seeds) >= 2  # an interv
 #   choice (here: the fine-tuning learning rate) reads validation accuracy; the test images are read
 #   once per model, for the tables.
 # - **A task below ceiling.** A narrower DigitsCNN (width 12, not 20) trained on 200 images leaves
-#   room between the arms: a difference can show instead of hiding at 99.6%.
+#   room between the arms: a difference can show instead of hiding at the ceiling notebook 10 reached.
 # - **Seeds.** Each seed draws its own split (`split_seed = seed`), its own initial weights and its
 #   own batch order, so an interval over seeds covers all three.
 # - **Intervals.** Every accuracy is a mean over seeds with a 95% interval (Student's t,
