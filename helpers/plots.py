@@ -2,11 +2,13 @@
 
 Besides the course's style and ``save``: ``rule_axes`` (the quadratic law and the naive line), and
 the two pictures of one pruned layer, ``importance_bars`` (which channels go) and ``struck_weight``
-(which rows and columns of its weight go with them).
+(which rows and columns of its weight go with them); ``errorbars``, means over seeds with their
+intervals (the accuracy study of notebooks 11-12).
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -145,3 +147,18 @@ def struck_weight(ax, matrix, removed_rows, removed_cols, **imshow_kwargs):
     ax.set_xlabel("column: input channel")
     ax.set_ylabel("row: output channel")
     return image
+
+
+def errorbars(ax, summary: Sequence[dict], key: str, labels: Sequence[str], offset: float = 0.0, **style):
+    """Plot each summary row's ``{key}_mean`` with its interval (``{key}_low``, ``{key}_high``, as
+    ``helpers.protocol.summarise`` gives them) as an error bar in percent, at x = 0, 1, ...; return
+    the x positions."""
+    import numpy as np
+
+    x = np.arange(len(summary)) + offset
+    mean = np.array([s[f"{key}_mean"] for s in summary])
+    err = np.array([[s[f"{key}_mean"] - s[f"{key}_low"] for s in summary],
+                    [s[f"{key}_high"] - s[f"{key}_mean"] for s in summary]])
+    ax.errorbar(x, 100 * mean, yerr=100 * err, fmt=style.pop("fmt", "o"), capsize=3, **style)
+    ax.set_xticks(np.arange(len(summary)), labels)
+    return x

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from . import data as data_module
 from . import env, training
@@ -204,11 +205,6 @@ def train_from_scratch(arm: str, budget: float, architecture: nn.Module, data: D
 
 
 # ---- intervals over seeds -----------------------------------------------------------------------------
-def interval(values, level: float = LEVEL) -> tuple[float, float, float]:
-    """``(mean, low, high)``: the mean over seeds and its ``level`` interval (``training.mean_ci``)."""
-    return training.mean_ci(values, level)
-
-
 def _by_seed(rows: Sequence[dict], key: str, where: dict) -> dict[int, float]:
     found = {}
     for r in rows:
@@ -228,7 +224,7 @@ def paired(rows: Sequence[dict], key: str, a: dict, b: dict, level: float = LEVE
     xa, xb = _by_seed(rows, key, a), _by_seed(rows, key, b)
     if not xa or set(xa) != set(xb):
         raise ValueError(f"the arms {a} and {b} must cover the same seeds, got {sorted(xa)} and {sorted(xb)}")
-    return interval([xa[s] - xb[s] for s in sorted(xa)], level)
+    return training.mean_ci([xa[s] - xb[s] for s in sorted(xa)], level)
 
 
 def verdict(low: float, high: float) -> str:
@@ -255,7 +251,7 @@ def summarise(rows: Sequence[dict], keys: Sequence[str], by: Sequence[str] = ("b
             if any(v is None for v in values):
                 summary.update({f"{key}_mean": None, f"{key}_low": None, f"{key}_high": None, f"{key}_text": None})
                 continue
-            mean, low, high = interval(values, level)
+            mean, low, high = training.mean_ci(values, level)
             summary.update({f"{key}_mean": mean, f"{key}_low": low, f"{key}_high": high,
                             f"{key}_text": percent(mean, low, high)})
         out.append(summary)
@@ -282,8 +278,6 @@ def sensitivity(models: dict[int, nn.Module], datas: dict[int, Digits], layers: 
     validation accuracy measured, with no fine-tuning. One row per (seed, layer, ratio) with
     ``acc_val`` and ``drop``, the seed's unpruned validation accuracy minus it. The test images are
     never read."""
-    from tqdm import tqdm
-
     rows = []
     jobs = [(seed, name, float(r)) for seed in models for name in layers for r in ratios]
     base = {seed: training.evaluate(m, datas[seed], "val") for seed, m in models.items()}
@@ -361,16 +355,3 @@ def greedy_ratios(drops: dict[str, tuple[np.ndarray, np.ndarray]], params_of: Ca
             return ratios
         _, name, r, count = best
         ratios[name] = r
-
-
-# ---- figures ------------------------------------------------------------------------------------------
-def errorbars(ax, summary: Sequence[dict], key: str, labels: Sequence[str], offset: float = 0.0, **style):
-    """Plot each summary row's ``{key}_mean`` with its interval as an error bar, at x = 0, 1, ...; return
-    the x positions."""
-    x = np.arange(len(summary)) + offset
-    mean = np.array([s[f"{key}_mean"] for s in summary])
-    err = np.array([[s[f"{key}_mean"] - s[f"{key}_low"] for s in summary],
-                    [s[f"{key}_high"] - s[f"{key}_mean"] for s in summary]])
-    ax.errorbar(x, 100 * mean, yerr=100 * err, fmt=style.pop("fmt", "o"), capsize=3, **style)
-    ax.set_xticks(np.arange(len(summary)), labels)
-    return x

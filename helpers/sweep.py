@@ -20,6 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import theory, zoo
+from .attention import qkv_attentions
 from .counting import count, n_macs, n_params
 from .predict import ParameterModel
 from .pruning import copy_with_layers, dependency_graph, ignored_modules, prune_copy, prune_steps
@@ -186,20 +187,15 @@ def zoo_sweep(names: Sequence[str], ratios: Sequence[float], device: torch.devic
     return rows
 
 
-HEADS_ALONE = dict(prune_num_heads=True, prune_head_dims=False)
-
-
 def heads_alone(model: nn.Module, ratio: float) -> dict:
     """The ``BasePruner`` arguments that remove ``ratio`` of every attention's heads and nothing else:
     the Q/K/V projections as one key of ``pruning_ratio_dict`` per attention (any ratio above 0
     lets Torch-Pruning rank the group; head dimensions are kept), ``pruning_ratio`` 0 elsewhere."""
-    from .attention import qkv_attentions
-
     attentions = qkv_attentions(model)
     if not attentions:
         raise ValueError("heads_alone needs attention modules with q_proj, k_proj, v_proj and num_heads")
     ratio = theory.check_channel_ratio(ratio, name="head ratio")
-    return {**HEADS_ALONE, "head_pruning_ratio": ratio,
+    return {"prune_num_heads": True, "prune_head_dims": False, "head_pruning_ratio": ratio,
             "pruning_ratio_dict": {(a.q_proj, a.k_proj, a.v_proj): ratio for a in attentions}}
 
 
@@ -222,17 +218,16 @@ def transformer_sweep(names: Sequence[str], ratios: Sequence[float], device: tor
         model, inputs, ignored = zoo.build(name, device=device)
         with torch.no_grad():
             shape = tuple(model(inputs).shape)
-        settings = ["every width", *(["heads alone"] if name in zoo.DECODERS else [])]
-        predictors = {}
+        every_width = ParameterModel(model, inputs, ignored)
         for p in ratios:
             bar.set_postfix_str(f"{name} p={p:.2f}")
-            for setting in settings:
-                kwargs = heads_alone(model, p) if setting == "heads alone" else {}
-                ratio_dict = kwargs.pop("pruning_ratio_dict", None)
-                channel_ratio = 0.0 if ratio_dict else p
-                if setting not in predictors or kwargs:
-                    predictors[setting] = ParameterModel(model, inputs, ignored, **kwargs)
-                predicted = predictors[setting].params(channel_ratio, pruning_ratio_dict=ratio_dict)
+            for setting in ["every width", *(["heads alone"] if name in zoo.DECODERS else [])]:
+                kwargs, ratio_dict, channel_ratio, predictor = {}, None, p, every_width
+                if setting == "heads alone":  # the head ratio is read when the predictor is built
+                    kwargs = heads_alone(model, p)
+                    ratio_dict, channel_ratio = kwargs.pop("pruning_ratio_dict"), 0.0
+                    predictor = ParameterModel(model, inputs, ignored, **kwargs)
+                predicted = predictor.params(channel_ratio, pruning_ratio_dict=ratio_dict)
                 result = prune_copy(model, inputs, channel_ratio, ignored, pruning_ratio_dict=ratio_dict,
                                     count_macs=False, **kwargs)
                 with torch.no_grad():

@@ -276,15 +276,9 @@ def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def summarise(rows: list[dict], keys=("acc_pruned", "acc_recalibrated", "acc_finetuned"),
-              ci: float | None = None) -> list[dict]:
-    """Rows grouped by channel ratio: the mean, min and max over seeds of each of ``keys``.
-
-    With ``ci`` (a level such as 0.95) each key also gets ``{key}_ci_low`` and ``{key}_ci_high``
-    from ``mean_ci``; they are NaN for a group of one seed, where no interval exists.
-    """
-    if ci is not None and not 0 < ci < 1:
-        raise ValueError(f"ci must be a level in (0, 1), got {ci!r}")
+def summarise(rows: list[dict], keys=("acc_pruned", "acc_recalibrated", "acc_finetuned")) -> list[dict]:
+    """Rows grouped by channel ratio: the mean, min and max over seeds of each of ``keys`` (notebook
+    10's curve; ``helpers.protocol.summarise`` gives means with their intervals)."""
     ratios = sorted({r["channel_ratio"] for r in rows})
     out = []
     for p in ratios:
@@ -294,9 +288,6 @@ def summarise(rows: list[dict], keys=("acc_pruned", "acc_recalibrated", "acc_fin
             values = np.array([r[k] for r in group], dtype=float)
             summary.update({f"{k}_mean": float(values.mean()), f"{k}_min": float(values.min()),
                             f"{k}_max": float(values.max())})
-            if ci is not None:
-                low, high = mean_ci(values, ci)[1:] if len(values) > 1 else (math.nan, math.nan)
-                summary.update({f"{k}_ci_low": low, f"{k}_ci_high": high})
         out.append(summary)
     return out
 

@@ -15,7 +15,7 @@
 #
 # **Study time**: about 45 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 34 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 35 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -238,7 +238,7 @@ ARMS = ["misread", "rule", "solver", "scratch", "solver long", "scratch long"]
 fig, ax = plt.subplots(figsize=(8, 4.2))
 for i, b in enumerate(S.budgets):
     at = [next(s for s in summary if s["budget"] == b and s["arm"] == a) for a in ARMS]
-    protocol.errorbars(ax, at, "acc_test", ARMS, offset=0.15 * (2 * i - 1), label=f"{b:.0%} of the parameters removed")
+    plots.errorbars(ax, at, "acc_test", ARMS, offset=0.15 * (2 * i - 1), label=f"{b:.0%} of the parameters removed")
 ax.axhspan(100 * base["acc_test_low"], 100 * base["acc_test_high"], color="grey", alpha=0.25,
            label="trained, not pruned (95% interval)")
 ax.axvline(3.5, color="black", linewidth=0.8)
@@ -285,7 +285,7 @@ for b in S.budgets:
     assert gap_long[0] > gap_short[0] and verdicts[b, "solver long", "scratch long"] != "lower"
     # right after pruning and the batch-norm refresh, far below the trained model on the same seed
     acc_base = {r["seed"]: r["acc_test"] for r in base_rows}
-    assert protocol.interval([r.acc_test_pruned - acc_base[r.seed] for r in runs
+    assert training.mean_ci([r.acc_test_pruned - acc_base[r.seed] for r in runs
                               if (r.budget, r.arm) == (b, "solver")])[2] < -0.05
 
 

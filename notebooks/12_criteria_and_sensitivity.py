@@ -15,7 +15,7 @@
 #
 # **Study time**: about 45 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 27 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 29 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and its pinned packages (does nothing elsewhere)
@@ -161,8 +161,8 @@ Markdown(format_table(criteria, [("arm", "criterion", "", "left"), ("params", "p
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
 names = list(CRITERIA)
-protocol.errorbars(ax, criteria, "acc_test_pruned", names, offset=-0.1, label="pruned, batch norm refreshed")
-protocol.errorbars(ax, criteria, "acc_test", names, offset=0.1, fmt="s",
+plots.errorbars(ax, criteria, "acc_test_pruned", names, offset=-0.1, label="pruned, batch norm refreshed")
+plots.errorbars(ax, criteria, "acc_test", names, offset=0.1, fmt="s",
                    label=f"then fine-tuned ({S.long_finetune_steps} steps)")
 ax.set_ylabel("test accuracy (%)")
 ax.set_title(f"Importance criteria at {BUDGET:.0%} of the parameters removed ({len(S.seeds)} seeds, {MODE} mode)")
@@ -302,9 +302,9 @@ Markdown(format_table(compared, [("arm", "ratios", "", "left"), ("params", "para
 
 # %%
 fig, ax = plt.subplots(figsize=(5.5, 4))
-protocol.errorbars(ax, compared, "acc_test_pruned", [c["arm"] for c in compared], offset=-0.08,
+plots.errorbars(ax, compared, "acc_test_pruned", [c["arm"] for c in compared], offset=-0.08,
                    label="pruned, batch norm refreshed")
-protocol.errorbars(ax, compared, "acc_test", [c["arm"] for c in compared], offset=0.08, fmt="s",
+plots.errorbars(ax, compared, "acc_test", [c["arm"] for c in compared], offset=0.08, fmt="s",
                    label=f"then fine-tuned ({S.long_finetune_steps} steps)")
 ax.set_ylabel("test accuracy (%)")
 ax.set_title(f"Same parameter budget ({BUDGET:.0%}), {len(S.seeds)} seeds")

@@ -184,11 +184,15 @@ def gate_up(model):
     return [(b.mlp.gate_proj, b.mlp.up_proj) for b in model.layers]
 
 
+def whole_heads(model, p):
+    kwargs = heads_alone(model, p)  # prune_num_heads=True, prune_head_dims=False, head_pruning_ratio=p
+    return 0.0, kwargs.pop("pruning_ratio_dict"), kwargs
+
+
 SETTINGS = {  # name -> p -> (pruning_ratio, pruning_ratio_dict, other BasePruner arguments)
     "hidden size only": lambda model, p: (p, {key: 0.0 for key in qkv(model) + gate_up(model)}, {}),
     "head dimensions only": lambda model, p: (0.0, {key: p for key in qkv(model)}, {}),
-    "whole heads only": lambda model, p: (0.0, heads_alone(model, p)["pruning_ratio_dict"],
-                                          {k: v for k, v in heads_alone(model, p).items() if k != "pruning_ratio_dict"}),
+    "whole heads only": lambda model, p: whole_heads(model, p),
     "MLP intermediate only": lambda model, p: (0.0, {key: p for key in gate_up(model)}, {}),
     "everything": lambda model, p: (p, None, {}),
 }
@@ -283,8 +287,8 @@ for i, name in enumerate(SETTINGS):
         ax.step(grid, curve, where="post", color=color, linewidth=1)
     else:
         predictor = predictors[(name, None)]
-        curve = [predictor.reduction(SETTINGS[name](fresh, q)[0], pruning_ratio_dict=SETTINGS[name](fresh, q)[1])
-                 for q in grid]
+        curve = [predictor.reduction(ratio, pruning_ratio_dict=ratio_dict)
+                 for ratio, ratio_dict, _ in (SETTINGS[name](fresh, q) for q in grid)]
         ax.plot(grid, curve, color=color, linewidth=1)
     points = [r for r in kinds_rows if r["setting"] == name]
     ax.plot([r["p"] for r in points], [r["measured"] for r in points], "o", color=color, label=name)

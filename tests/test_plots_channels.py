@@ -65,3 +65,15 @@ def test_struck_weight_refuses_indices_outside_the_matrix(ax):
         plots.struck_weight(ax, np.zeros((3, 4)), removed_rows=[0], removed_cols=[4])
     with pytest.raises(ValueError, match="2-D"):
         plots.struck_weight(ax, np.zeros((3, 4, 2)), removed_rows=[], removed_cols=[])
+
+
+def test_errorbars_draw_the_intervals_in_percent():
+    summary = [{"acc_mean": 0.9, "acc_low": 0.85, "acc_high": 0.97}, {"acc_mean": 0.5, "acc_low": 0.5, "acc_high": 0.5}]
+    fig, ax = plt.subplots()
+    x = plots.errorbars(ax, summary, "acc", ["a", "b"], offset=0.1)
+    assert list(x) == [0.1, 1.1] and [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    line, _, (bars,) = ax.containers[0]
+    assert list(line.get_ydata()) == [90.0, 50.0]
+    segments = bars.get_segments()  # each bar from low to high, in percent
+    assert [tuple(round(v, 6) for v in s[:, 1]) for s in segments] == [(85.0, 97.0), (50.0, 50.0)]
+    plt.close(fig)

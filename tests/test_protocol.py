@@ -262,20 +262,6 @@ def test_mean_ci_refuses(values, level):
         training.mean_ci(values, level)
 
 
-def test_summarise_reports_the_interval():
-    rows = [{"seed": s, "channel_ratio": p, "param_reduction": p, "acc": a}
-            for s, p, a in [(0, 0.2, 1.0), (1, 0.2, 2.0), (2, 0.2, 3.0), (0, 0.5, 0.5)]]
-    plain = training.summarise(rows, keys=("acc",))
-    assert not any("ci" in k for k in plain[0])  # unchanged unless asked for
-    with_ci = training.summarise(rows, keys=("acc",), ci=0.95)
-    first, single = with_ci
-    assert (first["acc_mean"], first["acc_ci_low"], first["acc_ci_high"]) == pytest.approx(
-        training.mean_ci([1.0, 2.0, 3.0]))
-    assert single["seeds"] == 1 and math.isnan(single["acc_ci_low"]) and math.isnan(single["acc_ci_high"])
-    with pytest.raises(ValueError):
-        training.summarise(rows, keys=("acc",), ci=95)
-
-
 def test_recalibrate_bn_in_batches_averages_the_batches(medium):
     # the default (batches of 256, as the recorded studies ran) is update_bn's equal-weight average
     model = tiny_model(5)

@@ -162,7 +162,7 @@ def test_paired_is_the_interval_of_per_seed_differences():
     half = 4.302652729911275 * np.std(diffs, ddof=1) / math.sqrt(3)
     assert mean == pytest.approx(0.02) and (low, high) == pytest.approx((0.02 - half, 0.02 + half))
     assert low > 0  # clear, though the arms' own intervals overlap widely
-    own = [protocol.interval([r["acc"] for r in ROWS if r["arm"] == arm]) for arm in "ab"]
+    own = [training.mean_ci([r["acc"] for r in ROWS if r["arm"] == arm]) for arm in "ab"]
     assert own[0][1] < own[1][2]
 
 

@@ -354,6 +354,7 @@ def _tensors(model, dg, groups) -> list[Tensor]:
         for p_name, param in module.named_parameters(recurse=False):
             name = f"{mod_name}.{p_name}" if mod_name else p_name
             dims: list = list(param.shape)
+            fixed = list(param.shape)  # each dimension's size where no group shrinks it
             out_key, in_key = counter_keys(inside.get(id(module), module))
             pieces = 1
             if id(param) in unwrapped:
@@ -367,6 +368,7 @@ def _tensors(model, dg, groups) -> list[Tensor]:
             elif isinstance(module, nn.MultiheadAttention):
                 if p_name.startswith("in_proj"):  # Q, K and V stacked: three blocks of embed_dim rows
                     pieces = 3
+                    fixed[0] //= pieces
                     dims[0] = (out_key, 1)
                     if p_name == "in_proj_weight":
                         dims[1] = (out_key, 1)
@@ -385,9 +387,7 @@ def _tensors(model, dg, groups) -> list[Tensor]:
             elif isinstance(module, nn.PReLU) and param.numel() > 1:
                 dims[0] = (out_key, 1)
             # a dimension that no group shrinks is a fixed number
-            dims = [d if isinstance(d, int) or d[0] in prunable else param.shape[i] for i, d in enumerate(dims)]
-            if pieces > 1:
-                dims[0] = dims[0] if not isinstance(dims[0], int) else dims[0] // pieces
+            dims = [d if isinstance(d, int) or d[0] in prunable else fixed[i] for i, d in enumerate(dims)]
             shrunk = [not isinstance(d, int) for d in dims]
             out_pruned, in_pruned = bool(shrunk) and shrunk[0], any(shrunk[1:])
             kind = tensor_kind(module, p_name)
