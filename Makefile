@@ -1,9 +1,12 @@
 # The README's two commands: `make reproduce` and `make test`. Every target builds .venv itself.
-PYTHON ?= python3.11
+# Any Python from 3.10 on builds it (PYTHON=python3.12 picks one); the versions come from pins.txt.
+PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# torch/torchvision pinned to the releases this machine holds on disk (others download gigabytes)
-TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+PINS := pins.txt
+# torch's wheel index. Empty: PyPI, whose Linux torch is the CUDA build (several GB). A machine without
+# an NVIDIA GPU can take the CPU build instead: make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 STAMP := $(VENV)/.installed
 
 # test workers (pytest-xdist): one per core of the 2-core reference machine, one thread each (two
@@ -14,11 +17,15 @@ LINT := $(PY) -m ruff check helpers tests conftest.py
 
 .PHONY: reproduce test check lab notebooks bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(PINS)
+	@test -x $(PY) || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || { \
+		echo "The course needs Python 3.10 or newer; PYTHON=$(PYTHON) is" \
+			"$$( { command -v $(PYTHON) >/dev/null && $(PYTHON) --version 2>&1 | head -n1; } || echo 'not found')." >&2; \
+		echo "Name another one, e.g.: make $(or $(MAKECMDGOALS),test) PYTHON=python3.12" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(TORCH_PINS)
-	$(PY) -m pip install -q -e '.[dev]' $(TORCH_PINS)
+	$(PY) -m pip install -q -c $(PINS) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch torchvision
+	$(PY) -m pip install -q -c $(PINS) -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 

@@ -24,11 +24,14 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from . import attention, theory, zoo
+from . import theory, zoo
+from ._core import check_by, expand_ignored
 from .counting import n_macs, n_params
 from .predict import ParameterModel
-from .predict.model import check_by
-from .pruning import copy_with_layers, expand_ignored, make_pruner, prune_copy
+from .pruning import copy_with_layers, prune_copy, prune_steps
+
+__all__ = ["Pruned", "prune_measured", "pruned_reduction", "Search", "bisect_by_pruning", "solve",
+           "budget_table", "out_widths", "removed_fractions", "prune_until"]
 
 # (model, example_inputs, ignored_layers), as zoo.build returns it
 Built = tuple[nn.Module, torch.Tensor, list]
@@ -125,11 +128,6 @@ def solve(predictor: ParameterModel, target: float) -> Search:
     return Search(float(target), p, predictor.reduction(p), 0, seconds)
 
 
-def rule_inverse(target: float) -> float:
-    """The rule's answer: the p with 1-(1-p)^2 = target."""
-    return theory.channel_ratio_for(target)
-
-
 def budget_table(names: Sequence[str], targets: Sequence[float], device: torch.device | str = "cpu",
                  verify: Sequence[str] = ()) -> list[dict]:
     """For each zoo model and target reduction: p and the exact achieved reduction by the rule's
@@ -143,7 +141,7 @@ def budget_table(names: Sequence[str], targets: Sequence[float], device: torch.d
         built = zoo.build(name, device=device)
         predictor = ParameterModel(*built)
         for target in targets:
-            p_rule = rule_inverse(target)
+            p_rule = theory.channel_ratio_for(target)
             p_solve = predictor.solve(target)
             row = {"model": name, "family": zoo.family(name), "target": target,
                    "p_rule": p_rule, "reduction_rule": predictor.reduction(p_rule),
@@ -183,12 +181,11 @@ def prune_until(built: Built, target: float, by: str = "macs", steps: int = 100)
     start = time.perf_counter()
     clone, clone_ignored = copy_with_layers(model, ignored)
     before = measure(clone, inputs)
-    pruner = make_pruner(clone, inputs, 1.0, clone_ignored, iterative_steps=steps)
-    now, taken = before, 0
+    p, now, taken = 0.0, before, 0
+    stepping = prune_steps(clone, inputs, 1.0, steps, clone_ignored)
     while taken < steps and now > (1.0 - target) * before:
-        pruner.step()
-        attention.after_pruning(clone, pruner)
+        p = next(stepping)
         taken += 1
         now = measure(clone, inputs)
-    return {"p": pruner.per_step_pruning_ratio[taken], "steps": taken, "reached": 1.0 - now / before,
-            "model": clone, "seconds": time.perf_counter() - start}
+    return {"p": p, "steps": taken, "reached": 1.0 - now / before, "model": clone,
+            "seconds": time.perf_counter() - start}

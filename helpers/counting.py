@@ -21,11 +21,12 @@ from collections.abc import Sequence
 import torch
 import torch_pruning as tp
 from torch import nn
-from torch_pruning import ops
 
-from .theory import check_channel_ratio
+from ._core import check_channel_ratio, check_positive_int, sum_by_power, tensor_kind
 
-_NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)
+__all__ = ["n_params", "n_macs", "count", "conv2d_params", "linear_params", "norm_params", "formula", "formula_text",
+           "layer_table", "by_type", "by_stage", "tensor_kind", "snapshot", "scaling", "scaling_by_kind", "by_power",
+           "plain_cnn"]
 
 
 # ---- totals -------------------------------------------------------------------------------------
@@ -47,12 +48,6 @@ def n_macs(model: nn.Module, example_inputs: torch.Tensor) -> int:
 def count(model: nn.Module, example_inputs: torch.Tensor) -> tuple[int, int]:
     """``(MACs per sample, parameters)`` of ``model``, as Torch-Pruning reports them."""
     return n_macs(model, example_inputs), n_params(model)
-
-
-def is_depthwise(layer: nn.Module) -> bool:
-    """A depthwise convolution as Torch-Pruning defines it (``groups == out_channels > 1``): its
-    weight has one input channel per output channel, so pruning shrinks it on one side only."""
-    return isinstance(layer, nn.modules.conv._ConvNd) and ops.module2type(layer) == ops.OPTYPE.DEPTHWISE_CONV
 
 
 # ---- formulas -----------------------------------------------------------------------------------
@@ -179,45 +174,6 @@ def by_stage(rows: list[dict]) -> list[dict]:
 
 
 # ---- how each tensor shrinks --------------------------------------------------------------------
-def tensor_kind(layer: nn.Module, param_name: str) -> str:
-    """What a parameter tensor is: conv weight (plain, grouped or depthwise), linear weight,
-    normalisation, bias or other."""
-    if param_name == "bias" and not isinstance(layer, _NORMS):
-        return "bias"
-    if isinstance(layer, nn.modules.conv._ConvNd):
-        if is_depthwise(layer):
-            return "depthwise conv weight"
-        return "conv weight" if layer.groups == 1 else "grouped conv weight"
-    if isinstance(layer, nn.Linear) or (isinstance(layer, nn.MultiheadAttention) and param_name.endswith("weight")):
-        return "linear weight"
-    if isinstance(layer, nn.MultiheadAttention):  # in_proj_bias, bias_k, bias_v
-        return "bias"
-    if isinstance(layer, nn.Embedding) or "embed" in param_name or "token" in param_name:
-        return "embedding"  # token embedding; a ViT's class token and position embedding
-    if isinstance(layer, _NORMS) or type(layer).__name__.endswith("Norm"):  # RMSNorm, LayerNorm, ...
-        return "normalisation"
-    return "other"
-
-
-def role(kind: str, out_pruned: bool, in_pruned: bool) -> str:
-    """Where a tensor of ``kind`` (``tensor_kind``) sits, given which of its dimensions pruning
-    shrinks: a conv or linear weight is "weights between pruned layers" (both), the "stem (input
-    channels fixed)" (outputs only) or the "classifier (outputs fixed)" (inputs only); a depthwise
-    weight is "depthwise"; every other kind keeps its name. Tensors that nothing shrinks are "not
-    pruned", whatever their kind."""
-    if not (out_pruned or in_pruned):
-        return "not pruned"
-    if kind in ("conv weight", "grouped conv weight", "linear weight"):
-        if out_pruned and not in_pruned:
-            return "stem (input channels fixed)"
-        if in_pruned and not out_pruned:
-            return "classifier (outputs fixed)"
-        return "weights between pruned layers"
-    if kind == "depthwise conv weight":
-        return "depthwise"
-    return kind
-
-
 def snapshot(model: nn.Module) -> dict[str, tuple[str, int]]:
     """Every parameter tensor's kind and size, taken before pruning: {name: (kind, numel)}."""
     out = {}
@@ -264,18 +220,6 @@ def scaling_by_kind(rows: list[dict]) -> list[dict]:
     return sorted(out.values(), key=lambda t: (-t["power"], -t["before"], t["kind"]))
 
 
-def sum_by_power(tensors) -> tuple[int, int, int]:
-    """(A, B, C) of params(k) = A k^2 + B k + C from ``(name, power, numel)`` triples: the parameters
-    in tensors that scale as k^2, k^1 and k^0. Measured (``by_power``) and predicted
-    (``ParameterModel.coefficients``) alike come through here."""
-    sums = {0: 0, 1: 0, 2: 0}
-    for name, power, numel in tensors:
-        if power not in sums:
-            raise ValueError(f"{name} scales as k^{power}: not a power 0, 1 or 2")
-        sums[power] += numel
-    return sums[2], sums[1], sums[0]
-
-
 def by_power(rows: list[dict]) -> tuple[int, int, int]:
     """(A, B, C): parameters (before pruning) in tensors that scaled as k^2, k^1 and k^0 (``scaling``
     rows)."""
@@ -290,8 +234,9 @@ def plain_cnn(widths: Sequence[int] = (64, 128, 256, 256, 512, 512), in_channels
     Every conv weight except the first sits between two layers whose channels get pruned; only the
     stem (``in_channels`` fixed) and the head (``num_classes`` fixed) do not.
     """
-    if not widths or any(int(w) != w or w < 1 for w in widths):
-        raise ValueError(f"widths must be positive integers, got {widths!r}")
+    if not widths:
+        raise ValueError("widths must name at least one layer's width")
+    widths = [check_positive_int(w, "each of widths") for w in widths]
     torch.manual_seed(seed)
     layers: list[nn.Module] = []
     c_in = in_channels

@@ -7,6 +7,9 @@ import random
 
 import torch
 
+__all__ = ["device", "mode", "for_mode", "quick", "under_test", "progress_disabled", "seed_everything", "versions",
+           "device_name", "setup"]
+
 MODES = ("quick", "full")
 
 
@@ -30,6 +33,14 @@ def mode() -> str:
     if chosen not in MODES:
         raise ValueError(f"COURSE_MODE must be 'quick' or 'full', got {chosen!r}")
     return chosen
+
+
+def for_mode(choices: dict, mode: str | None = None):
+    """``choices[mode]``, the setting of a mode (default: ``mode()``); a ValueError names the modes."""
+    chosen = mode or globals()["mode"]()
+    if chosen not in choices:
+        raise ValueError(f"mode must be one of {sorted(choices)}, got {chosen!r}")
+    return choices[chosen]
 
 
 def quick() -> bool:
@@ -93,29 +104,12 @@ def device_name(dev: torch.device | None = None) -> str:
     return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
-def stamp(dev: torch.device | str | None = None) -> dict[str, str]:
-    """Where and with what a result was measured: device name, library versions, date."""
-    from datetime import date
-
-    v = versions()
-    return {"device": device_name(torch.device(dev) if dev is not None else None), "torch": v["torch"],
-            "torchvision": v["torchvision"], "torch-pruning": v["torch-pruning"], "date": date.today().isoformat()}
-
-
-def run_times() -> list[dict]:
-    """Each notebook's recorded run time per mode (``figures/notebook_times.csv``), with the device,
-    versions and date of the run that measured it; empty before any ``make notebooks``."""
-    from .tooling import notebooks
-
-    return list(notebooks.times().values())
-
-
 def setup(seed: int = 0, quiet: bool = False) -> torch.device:
     """Start a notebook: fix seeds, set the figure style, print versions, device and mode."""
-    from . import plots
+    from . import report  # matplotlib, only once a notebook starts
 
     seed_everything(seed)
-    plots.style()
+    report.style()
     dev = device()
     if not quiet:
         v = versions()

@@ -16,8 +16,10 @@ import os
 from functools import lru_cache
 
 from . import env, theory, zoo
+from ._core import check_positive_int, check_round_to
 from .predict import ParameterModel
-from .pruning import check_round_to
+
+__all__ = ["MODELS", "CLASSES", "ROUND_TO", "explore", "widget", "draw", "numbers", "predictor", "interactive"]
 
 # quick to read (a second or two each on a CPU); MobileNetV2 is left out: notebook 05's exercise asks for it
 MODELS = ("resnet18", "resnet50", "mobilenet_v3_small", "efficientnet_b0", "regnet_y_400mf", "squeezenet1_1")
@@ -46,9 +48,7 @@ def predictor(model: str, classes: int = 1000, round_to: int | None = None) -> P
     if model not in MODELS:
         raise ValueError(f"the explorer offers {', '.join(MODELS)}; got {model!r} "
                          "(any zoo model works with helpers.predict.ParameterModel directly)")
-    if isinstance(classes, bool) or int(classes) != classes or classes < 1:
-        raise ValueError(f"classes must be a positive whole number, got {classes!r}")
-    net, inputs, ignored = zoo.build(model, num_classes=int(classes))
+    net, inputs, ignored = zoo.build(model, num_classes=check_positive_int(classes, "classes"))
     return ParameterModel(net, inputs, ignored, round_to=check_round_to(round_to))
 
 
@@ -72,7 +72,7 @@ def draw(model: str = "resnet18", p: float = 0.3, classes: int = 1000, round_to:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .plots import rule_axes
+    from .report import rule_axes
 
     shown = numbers(model, p, classes, round_to)
     if fig is None:

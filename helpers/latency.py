@@ -5,7 +5,7 @@ forward is timed to its end, not to its launch. Models run in eval mode under ``
 
 ``record(out_dir)`` runs the latency study on the current device and writes
 ``latency_<device tag>.csv`` (a record stamped with device, versions and date, see
-``helpers.tooling.records``) and a PNG next to it; notebook 09 reads them back with ``load``.
+``helpers.results``) and a PNG next to it; notebook 09 reads them back with ``helpers.results.read``.
 """
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import env, plots, zoo
+from . import env, report, results, zoo
+from ._core import check_positive_int
 from .counting import count
 from .pruning import prune_copy
-from .tooling import paths as paths_
-from .tooling import records
+
+__all__ = ["DTYPES", "STUDY_MODELS", "STUDY_VARIANTS", "STUDY_BATCHES", "STUDY_DTYPES", "STUDY_CHANNELS_LAST", "COLUMNS", "variant_name", "time_forward", "activation_elements", "fixed_fraction", "build_variants", "time_variants", "study", "device_tag", "recorded", "setting_name", "plot", "record"]
 
 
 def _import_benchmark():
@@ -86,8 +87,7 @@ def time_forward(model: nn.Module, batch: int = 1, dtype: str = "fp32", channels
     ``num_threads`` is torch's CPU thread count while timing (the Timer's default, 1, is the least
     disturbed by other work on the machine; a GPU run does not depend on it).
     """
-    if int(batch) != batch or batch < 1:
-        raise ValueError(f"batch must be a positive integer, got {batch!r}")
+    batch = check_positive_int(batch, "batch")
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     dt = _dtype(dtype)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -208,20 +208,10 @@ def device_tag(dev: torch.device | str | None = None) -> str:
     return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(dev).lower()).strip("-")
 
 
-def write_csv(path: str | Path, rows: list[dict], stamp: dict[str, str]) -> Path:
-    """The study's rows as a record (``helpers.tooling.records``) under ``stamp``."""
-    return records.write(path, rows, stamp, COLUMNS)
-
-
-def load(path: str | Path) -> tuple[dict[str, str], list[dict]]:
-    """Read a latency record back: (its stamp, its rows with numbers as numbers)."""
-    return records.read(path)
-
-
 def recorded(folder: str | Path | None = None, gpu_only: bool = True) -> list[Path]:
-    """Latency CSVs recorded under ``folder`` (figures/ by default), GPU ones only unless told."""
-    paths = sorted((paths_.FIGURES if folder is None else plots.figures_dir(folder)).glob("latency_*.csv"))
-    return [p for p in paths if not (gpu_only and p.stem == "latency_cpu")]
+    """Latency records under ``folder`` (the committed figures/ by default), GPU ones only unless told."""
+    where = results.FIGURES if folder is None else results.folder(folder)
+    return [p for p in sorted(where.glob("latency_*.csv")) if not (gpu_only and p.stem == "latency_cpu")]
 
 
 def setting_name(row: dict) -> str:
@@ -260,7 +250,7 @@ def plot(rows: list[dict], title: str = ""):
     return fig
 
 
-def record(out_dir: str | Path = "figures", device: torch.device | str | None = None, min_run_time: float = 0.2,
+def record(out_dir: str | Path | None = None, device: torch.device | str | None = None, min_run_time: float = 0.2,
            progress: bool = True, **grid) -> dict:
     """Run the latency study on this device; write ``latency_<tag>.csv`` and ``latency_<tag>.png``.
 
@@ -268,18 +258,19 @@ def record(out_dir: str | Path = "figures", device: torch.device | str | None = 
     paths written, the rows and the seconds taken.
     """
     dev = torch.device(device) if device is not None else env.device()
-    plots.style()
+    report.style()
     start = time.perf_counter()
     rows = study(device=dev, min_run_time=min_run_time, progress=progress, **grid)
     seconds = time.perf_counter() - start
-    header = {**env.stamp(dev), "min_run_time_s": f"{min_run_time:g}", "study_seconds": f"{seconds:.0f}",
-              "timer": "torch.utils.benchmark.Timer.timeit in blocks of >= 20 ms, median of the blocks; eval, no_grad",
-              "cudnn": f"benchmark={torch.backends.cudnn.benchmark}, allow_tf32={torch.backends.cudnn.allow_tf32}",
-              "classifier": "ignored (1000 classes kept); group L2 magnitude, local pruning"}
+    header = results.stamp(
+        dev, min_run_time_s=f"{min_run_time:g}", study_seconds=f"{seconds:.0f}",
+        timer="torch.utils.benchmark.Timer.timeit in blocks of >= 20 ms, median of the blocks; eval, no_grad",
+        cudnn=f"benchmark={torch.backends.cudnn.benchmark}, allow_tf32={torch.backends.cudnn.allow_tf32}",
+        classifier="ignored (1000 classes kept); group L2 magnitude, local pruning")
     tag = device_tag(dev)
-    csv_path = write_csv(plots.figures_dir(out_dir) / f"latency_{tag}.csv", rows, header)
+    csv_path = results.write(f"latency_{tag}.csv", rows, header, COLUMNS, out=out_dir)
     fig = plot(rows, title=f"{header['device']}, torch {header['torch']}, {header['date']}")
-    png_path = plots.save(fig, f"latency_{tag}", out=out_dir)
+    png_path = report.save(fig, f"latency_{tag}", out=out_dir)
     import matplotlib.pyplot as plt
 
     plt.close(fig)

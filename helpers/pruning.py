@@ -1,25 +1,38 @@
 """Prune a model with Torch-Pruning and measure what was removed.
 
 ``make_pruner`` is Torch-Pruning's own ``BasePruner`` with group L2 magnitude importance, as the
-course uses it; ``prune`` steps it and counts before and after; ``prune_copy`` does the same to a
-copy, leaving the model it was given untouched; ``prune_steps`` walks an iterative schedule.
+course uses it; ``prune_steps`` is the one loop that steps it; ``prune`` runs that loop and counts
+before and after; ``prune_copy`` does the same to a copy, leaving the model it was given untouched.
+
+For transformers: ``find_heads`` (the heads Torch-Pruning must be told about), ``pruner_kwargs``
+(``BasePruner``'s arguments with them added) and ``after_pruning`` (the widths a pruned model reads
+at run time); notebook 13 writes each of them out before the course calls them.
 """
 from __future__ import annotations
 
 import copy
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 import torch_pruning as tp
 from torch import nn
 
-from . import attention
+from ._core import (
+    after_pruning,
+    check_channel_ratio,
+    check_layers,
+    check_positive_int,
+    check_round_to,
+    find_heads,
+    pruner_kwargs,
+)
 from .counting import count, n_params
-from .theory import check_channel_ratio
-from .unsupported import check_layers
+
+__all__ = ["PruneResult", "make_pruner", "prune_steps", "prune", "prune_copy", "copy_with_layers", "find_heads",
+           "pruner_kwargs", "after_pruning"]
 
 
 @dataclass
@@ -43,43 +56,6 @@ class PruneResult:
         return 1.0 - self.macs_after / self.macs_before
 
 
-def check_round_to(round_to) -> int | None:
-    """``round_to`` as an int, or None; a ValueError that says what is allowed otherwise."""
-    if round_to is None:
-        return None
-    if isinstance(round_to, bool) or int(round_to) != round_to or round_to < 1:
-        raise ValueError(f"round_to must be a positive integer or None, got {round_to!r}")
-    return int(round_to)
-
-
-def expand_ignored(ignored_layers: Iterable[nn.Module | nn.Parameter]) -> list[nn.Module | nn.Parameter]:
-    """Every module inside the layers to ignore (a block given whole leaves all its layers alone);
-    an ``nn.Parameter`` (which ``BasePruner`` also accepts) stays as it is."""
-    return [m for layer in ignored_layers
-            for m in (layer.modules() if isinstance(layer, nn.Module) else [layer])]
-
-
-def ignored_modules(ignored_layers: Iterable[nn.Module | nn.Parameter]) -> list[nn.Module]:
-    """The modules ``BasePruner`` skips as group roots: those of ``expand_ignored`` (an ignored
-    parameter instead leaves the dependency graph, and the rest of its group is still pruned)."""
-    return [m for m in expand_ignored(ignored_layers) if isinstance(m, nn.Module)]
-
-
-def dependency_graph(model: nn.Module, example_inputs: torch.Tensor,
-                     unwrapped_parameters=None) -> tp.DependencyGraph:
-    """Torch-Pruning's dependency graph of ``model``, traced with autograd (never under no_grad).
-
-    A model with a layer Torch-Pruning cannot trace (``unsupported.CONSTRUCTS``) is refused first.
-    ``unwrapped_parameters`` is ``BasePruner``'s argument of that name (parameters used outside a
-    layer, with the dimension to prune)."""
-    check_layers(model)
-    with torch.enable_grad(), warnings.catch_warnings():
-        # ConvNeXt's layer-scale tensors are "unwrapped parameters": Torch-Pruning finds them itself
-        warnings.filterwarnings("ignore", message=".*[Uu]nwrapped parameters.*")
-        return tp.DependencyGraph().build_dependency(model, example_inputs=example_inputs,
-                                                     unwrapped_parameters=unwrapped_parameters)
-
-
 def make_pruner(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: float, ignored_layers=(),
                 round_to: int | None = None, global_pruning: bool = False, iterative_steps: int = 1,
                 **kwargs) -> tp.pruner.BasePruner:
@@ -94,18 +70,17 @@ def make_pruner(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: f
                              iterative_steps=iterative_steps, **kwargs)
 
     On a transformer the heads are added to ``kwargs`` where the caller gave none
-    (``helpers.attention.pruner_kwargs``: ``num_heads`` for Q/K/V projections,
+    (``pruner_kwargs``: ``num_heads`` for Q/K/V projections,
     ``out_channel_groups`` for ``nn.MultiheadAttention``); Torch-Pruning's own head arguments
     (``num_heads``, ``prune_num_heads``, ``prune_head_dims``, ``head_pruning_ratio``,
     ``unwrapped_parameters``) pass through under those names.
     """
     round_to = check_round_to(round_to)
     check_layers(model)
-    if int(iterative_steps) != iterative_steps or iterative_steps < 1:
-        raise ValueError(f"iterative_steps must be a positive integer, got {iterative_steps!r}")
+    iterative_steps = check_positive_int(iterative_steps, "iterative_steps")
     # BasePruner's default channel-group dicts are shared between pruners (mutable defaults): give
     # each pruner its own
-    kwargs = attention.pruner_kwargs(model, kwargs)
+    kwargs = pruner_kwargs(model, kwargs)
     kwargs.setdefault("in_channel_groups", {})
     kwargs.setdefault("out_channel_groups", {})
     with warnings.catch_warnings():
@@ -118,7 +93,7 @@ def make_pruner(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: f
             ignored_layers=list(ignored_layers),
             round_to=round_to,
             global_pruning=global_pruning,
-            iterative_steps=int(iterative_steps),
+            iterative_steps=iterative_steps,
             **kwargs,
         )
 
@@ -142,11 +117,9 @@ def prune(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: float, 
 
     macs_before, params_before = counts_before or counts()
     start = time.perf_counter()
-    pruner = make_pruner(model, example_inputs, channel_ratio, ignored_layers, round_to,
-                         global_pruning, iterative_steps, **pruner_kwargs)
-    for _ in range(int(iterative_steps)):
-        pruner.step()
-    attention.after_pruning(model, pruner)  # a transformer's run-time widths (no-op on a CNN)
+    for _ in prune_steps(model, example_inputs, channel_ratio, iterative_steps, ignored_layers, round_to,
+                         global_pruning=global_pruning, **pruner_kwargs):
+        pass
     if example_inputs.is_cuda:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
@@ -177,24 +150,30 @@ def prune_copy(model: nn.Module, example_inputs: torch.Tensor, channel_ratio: fl
     return prune(clone, example_inputs, channel_ratio, clone_ignored, **kwargs)
 
 
-def prune_steps(model: nn.Module, example_inputs: torch.Tensor, pruning_ratio: float, iterative_steps: int,
-                ignored_layers=(), round_to: int | None = None) -> Iterator[float]:
-    """Iterative pruning in place: after each of ``iterative_steps`` steps, yield the channel ratio
-    reached (step i reaches ``pruning_ratio * i / iterative_steps`` of each group's initial width,
-    the schedule of Torch-Pruning's README latency benchmark: pruning_ratio=1 over 20 steps).
+def prune_steps(model: nn.Module, example_inputs: torch.Tensor, pruning_ratio: float, iterative_steps: int = 1,
+                ignored_layers=(), round_to: int | None = None, **pruner_kwargs) -> Iterator[float]:
+    """The course's one pruning loop, in place: ``make_pruner`` once, then ``step()``
+    ``iterative_steps`` times; after each step the run-time widths of a transformer are set
+    (``after_pruning``) and the channel ratio reached is yielded (step i reaches
+    ``pruning_ratio * i / iterative_steps`` of each group's initial width: Torch-Pruning's README
+    latency benchmark runs pruning_ratio=1 over 20 steps). ``prune``, ``budget.prune_until`` and the
+    sweeps all prune through it.
 
     The caller measures the model between steps (and may stop early)::
 
         for p in prune_steps(model, inputs, 1.0, 20, round_to=2):
             print(p, helpers.counting.n_params(model))
+
+    Other keyword arguments go to ``make_pruner`` (``global_pruning``, ``pruning_ratio_dict``, ...).
     """
-    if not (0 < pruning_ratio <= 1):
-        raise ValueError(f"pruning_ratio must lie in (0, 1], got {pruning_ratio!r}")
+    pruning_ratio = float(pruning_ratio)
+    if not (0 <= pruning_ratio <= 1):
+        raise ValueError(f"pruning_ratio must lie in [0, 1], got {pruning_ratio!r}")
     pruner = make_pruner(model, example_inputs, pruning_ratio, ignored_layers, round_to,
-                         iterative_steps=iterative_steps)
-    for step in range(1, int(iterative_steps) + 1):
+                         iterative_steps=iterative_steps, **pruner_kwargs)
+    for step in range(1, pruner.iterative_steps + 1):
         pruner.step()
-        attention.after_pruning(model, pruner)
+        after_pruning(model, pruner)  # a transformer's run-time widths (no-op on a CNN)
         yield pruner.per_step_pruning_ratio[step]
 
 

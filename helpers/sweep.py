@@ -3,10 +3,10 @@
 * ``group_layers`` and ``groups``: what one pruning group couples, and every group of a model;
 * ``ratio_sweep``: one model pruned step by step (an iterative schedule, one dependency graph),
   measured at chosen ratios;
-* ``zoo_sweep`` and ``settings_table``: a copy pruned in one step per ratio or per pruner setting,
-  measured and predicted;
-* ``transformer_sweep``: the zoo's transformers, every width at ratio p and (decoders) whole heads
-  alone, measured and predicted.
+* ``settings_table``, ``zoo_sweep`` and ``transformer_sweep``: a copy pruned in one call per pruner
+  setting, per CNN and ratio, or per transformer, ratio and kind of width, each row measured and
+  predicted by one function (``_pruned_row``);
+* ``README`` and ``readme_sweep``: Torch-Pruning's README latency log and its configuration, replayed.
 """
 from __future__ import annotations
 
@@ -20,10 +20,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import theory, zoo
-from .attention import qkv_attentions
+from ._core import dependency_graph, ignored_modules, qkv_attentions
 from .counting import count, n_macs, n_params
 from .predict import ParameterModel
-from .pruning import copy_with_layers, dependency_graph, ignored_modules, prune_copy, prune_steps
+from .pruning import copy_with_layers, prune_copy, prune_steps
+
+__all__ = ["group_layers", "groups", "schedule", "ratio_sweep", "settings_table", "zoo_sweep", "heads_alone",
+           "transformer_sweep", "README", "readme_sweep"]
 
 
 def _out_pruning_fn(layer: nn.Module):
@@ -139,17 +142,40 @@ def ratio_sweep(model: nn.Module, example_inputs: torch.Tensor, ratios: Sequence
     return rows
 
 
+def _pruned_row(model: nn.Module, inputs: torch.Tensor, ignored, channel_ratio: float,
+                predictor: ParameterModel | None, count_macs: bool = True, counts_before=None, **kwargs) -> dict:
+    """The sweeps' one measurement: a copy of ``model`` pruned in one call (``pruning.prune_copy``,
+    ``kwargs`` its pruner settings), run forward once, counted, and set next to ``predictor``'s
+    count for the same settings (None: not predicted)."""
+    result = prune_copy(model, inputs, channel_ratio, ignored, counts_before=counts_before, count_macs=count_macs,
+                        **kwargs)
+    with torch.no_grad():
+        shape = tuple(result.model(inputs).shape)
+    predicted = (predictor.params(channel_ratio, pruning_ratio_dict=kwargs.get("pruning_ratio_dict"))
+                 if predictor is not None else None)
+    row = {"channel_ratio": channel_ratio, "params_before": result.params_before,
+           "params_after": result.params_after, "predicted_params_after": predicted,
+           "param_reduction": result.param_reduction,
+           "predicted_reduction": None if predicted is None else 1 - predicted / result.params_before,
+           "rule_reduction": theory.param_reduction(channel_ratio)}
+    if count_macs:
+        row.update({"macs_before": result.macs_before, "macs_after": result.macs_after,
+                    "predicted_macs_after": predictor.macs(channel_ratio) if predictor is not None else None,
+                    "mac_reduction": result.mac_reduction,
+                    "predicted_mac_reduction": predictor.reduction(channel_ratio, by="macs")
+                    if predictor is not None else None})
+    return {**row, "prune_seconds": round(result.seconds, 3), "output_shape": shape}
+
+
 def zoo_sweep(names: Sequence[str], ratios: Sequence[float], device: torch.device | str = "cpu",
               ignore_classifier: bool = True, round_to: int | None = None, progress: bool = False,
               predictors: dict | None = None) -> list[dict]:
-    """Every zoo model pruned at every ratio, against the exact prediction and the rule.
+    """Every zoo CNN pruned at every ratio, against the exact prediction and the rule.
 
     Each model is built once and predicted (``ParameterModel``) before anything is pruned; then a
-    copy of it is pruned in one step at each ratio (``pruning.prune_copy``), counted (parameters
-    and MACs) and run forward once. One row per (model, ratio): model, family, channel_ratio,
-    params before/after, predicted_params_after, param_reduction, predicted_reduction,
-    rule_reduction, macs before/after, predicted_macs_after, mac_reduction, predicted_mac_reduction,
-    prune_seconds, output_shape (MACs per sample, as ``tp.utils.count_ops_and_params`` counts them).
+    copy of it is pruned in one step at each ratio, counted (parameters and MACs, as
+    ``tp.utils.count_ops_and_params`` counts them, per sample) and run forward once. One row per
+    (model, ratio): model, family, then the columns of ``settings_table``'s rows with MACs.
     A dict given as ``predictors`` receives each model's ``ParameterModel`` under its name.
     """
     for name in names:
@@ -166,22 +192,8 @@ def zoo_sweep(names: Sequence[str], ratios: Sequence[float], device: torch.devic
         before = count(model, inputs)
         for p in ratios:
             bar.set_postfix_str(f"{name} p={p:.2f}")
-            result = prune_copy(model, inputs, p, ignored, round_to=round_to, counts_before=before)
-            with torch.no_grad():
-                shape = tuple(result.model(inputs).shape)
-            rows.append({
-                "model": name, "family": zoo.family(name), "channel_ratio": p,
-                "params_before": result.params_before, "params_after": result.params_after,
-                "predicted_params_after": predictor.params(p),
-                "param_reduction": result.param_reduction, "predicted_reduction": predictor.reduction(p),
-                "rule_reduction": theory.param_reduction(p),
-                "macs_before": result.macs_before, "macs_after": result.macs_after,
-                "predicted_macs_after": predictor.macs(p),
-                "mac_reduction": result.mac_reduction,
-                "predicted_mac_reduction": predictor.reduction(p, by="macs"),
-                "prune_seconds": round(result.seconds, 3),
-                "output_shape": shape,
-            })
+            rows.append({"model": name, "family": zoo.family(name),
+                         **_pruned_row(model, inputs, ignored, p, predictor, counts_before=before, round_to=round_to)})
             bar.update()
     bar.close()
     return rows
@@ -204,10 +216,9 @@ def transformer_sweep(names: Sequence[str], ratios: Sequence[float], device: tor
     """The zoo's transformers pruned at every ratio, measured against the exact prediction and the
     rule. Two settings: "every width" (``pruning_ratio=p``: the hidden size, the MLP's and, in a
     decoder, the head dimensions) and, for decoders, "heads alone" (``heads_alone(model, p)``). One
-    row per (model, setting, ratio): model, setting, channel_ratio, params before/after,
-    predicted_params_after, param_reduction, predicted_reduction, rule_reduction, output_shape (the
-    pruned model's, which keeps the classes or the vocabulary), prune_seconds. Parameters only:
-    the MAC predictor does not follow attention."""
+    row per (model, setting, ratio): model, setting, the columns of ``settings_table``'s rows
+    (parameters only: the MAC predictor does not follow attention) and ``output_kept`` (the pruned
+    model keeps the classes or the vocabulary)."""
     for name in names:
         if zoo.family(name) != zoo.TRANSFORMER:
             raise ValueError(f"{name} is not a transformer; pick from {', '.join(zoo.names(zoo.TRANSFORMER))}")
@@ -222,27 +233,22 @@ def transformer_sweep(names: Sequence[str], ratios: Sequence[float], device: tor
         for p in ratios:
             bar.set_postfix_str(f"{name} p={p:.2f}")
             for setting in ["every width", *(["heads alone"] if name in zoo.DECODERS else [])]:
-                kwargs, ratio_dict, channel_ratio, predictor = {}, None, p, every_width
-                if setting == "heads alone":  # the head ratio is read when the predictor is built
+                if setting == "every width":
+                    row = _pruned_row(model, inputs, ignored, p, every_width, count_macs=False)
+                else:  # the head ratio is read when the predictor is built; pruning_ratio 0 elsewhere
                     kwargs = heads_alone(model, p)
-                    ratio_dict, channel_ratio = kwargs.pop("pruning_ratio_dict"), 0.0
+                    ratio_dict = kwargs.pop("pruning_ratio_dict")
                     predictor = ParameterModel(model, inputs, ignored, **kwargs)
-                predicted = predictor.params(channel_ratio, pruning_ratio_dict=ratio_dict)
-                result = prune_copy(model, inputs, channel_ratio, ignored, pruning_ratio_dict=ratio_dict,
-                                    count_macs=False, **kwargs)
-                with torch.no_grad():
-                    pruned_shape = tuple(result.model(inputs).shape)
-                rows.append({
-                    "model": name, "setting": setting, "channel_ratio": p,
-                    "params_before": result.params_before, "params_after": result.params_after,
-                    "predicted_params_after": predicted, "param_reduction": result.param_reduction,
-                    "predicted_reduction": 1 - predicted / result.params_before,
-                    "rule_reduction": theory.param_reduction(p), "output_shape": pruned_shape,
-                    "output_kept": pruned_shape == shape, "prune_seconds": round(result.seconds, 3),
-                })
+                    row = _pruned_row(model, inputs, ignored, 0.0, predictor, count_macs=False,
+                                      pruning_ratio_dict=ratio_dict, **kwargs)
+                    row.update(channel_ratio=p, rule_reduction=theory.param_reduction(p))
+                rows.append({"model": name, "setting": setting, **row, "output_kept": row["output_shape"] == shape})
             bar.update()
     bar.close()
     return rows
+
+
+SETTING_KEYS = {"label", "channel_ratio", "ignore_classifier", "round_to", "iterative_steps", "global_pruning"}
 
 
 def settings_table(name: str, settings: Sequence[dict], device: torch.device | str = "cpu") -> list[dict]:
@@ -250,33 +256,57 @@ def settings_table(name: str, settings: Sequence[dict], device: torch.device | s
 
     A setting is a dict with ``channel_ratio`` and optionally ``ignore_classifier`` (default True),
     ``round_to``, ``iterative_steps`` and ``global_pruning``; ``label`` names it in the table.
-    The model is built once and each setting prunes a copy of it (``pruning.prune_copy``).
-    Rows: label, params_before, params_after, param_reduction, predicted_params_after (None under global
-    pruning, which ParameterModel does not model), output_shape, seconds (pruning only).
+    The model is built once and each setting prunes a copy of it. Rows: label, channel_ratio,
+    params_before, params_after, predicted_params_after (None under global pruning, which
+    ParameterModel does not model), param_reduction, predicted_reduction, rule_reduction,
+    MACs before and after (measured, and predicted where the parameters are), prune_seconds
+    (pruning only) and output_shape.
     """
+    for s in settings:
+        unknown = set(s) - SETTING_KEYS
+        if unknown:
+            raise ValueError(f"unknown setting {sorted(unknown)}; a setting takes {sorted(SETTING_KEYS)}")
     predictors: dict[tuple, ParameterModel] = {}
     model, inputs, classifier = zoo.build(name, device=device)
+    before = count(model, inputs)
     rows = []
     for s in settings:
-        unknown = set(s) - {"label", "channel_ratio", "ignore_classifier", "round_to", "iterative_steps",
-                            "global_pruning"}
-        if unknown:
-            raise ValueError(f"unknown setting {sorted(unknown)}")
-        p, round_to = s["channel_ratio"], s.get("round_to")
+        p, round_to, steps = s["channel_ratio"], s.get("round_to"), s.get("iterative_steps", 1)
         ignore = s.get("ignore_classifier", True)
         ignored = classifier if ignore else []
-        steps = s.get("iterative_steps", 1)
-        predicted = None
+        predictor = None
         if not s.get("global_pruning"):
             key = (ignore, round_to, steps)
             if key not in predictors:
                 predictors[key] = ParameterModel(model, inputs, ignored, round_to=round_to, iterative_steps=steps)
-            predicted = predictors[key].params(p)
-        result = prune_copy(model, inputs, p, ignored, round_to=round_to,
-                            global_pruning=s.get("global_pruning", False), iterative_steps=steps)
-        with torch.no_grad():
-            shape = tuple(result.model(inputs).shape)
-        rows.append({"label": s.get("label", str(s)), "params_before": result.params_before,
-                     "params_after": result.params_after, "param_reduction": result.param_reduction,
-                     "predicted_params_after": predicted, "output_shape": shape, "seconds": result.seconds})
+            predictor = predictors[key]
+        rows.append({"label": s.get("label", str(s)),
+                     **_pruned_row(model, inputs, ignored, p, predictor, counts_before=before, round_to=round_to,
+                                   global_pruning=s.get("global_pruning", False), iterative_steps=steps)})
     return rows
+
+
+# ---- Torch-Pruning's README latency log -----------------------------------------------------------
+class README:
+    """Torch-Pruning's README latency log for ResNet-50, and its configuration.
+
+    The README's benchmark (``reproduce/benchmark_latency.py``) prunes ResNet-50 with group L2
+    magnitude, ``pruning_ratio=1`` over ``iterative_steps=20`` and ``round_to=2``, ignoring no layer
+    (so the 1000-class fc is pruned too), and prints params and MACs after each step."""
+
+    RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+    PARAMS_M = (20.63, 16.27, 12.46, 9.14, 6.41, 4.07)  # as printed in the README
+    MACS_G = (3.31, 2.63, 2.02, 1.50, 1.07, 0.67)
+    LATENCY_MS = (43.85, 39.28, 33.38, 29.04, 20.68, 18.12)  # batch 64, the README author's GPU
+    BASE = {"params_m": 25.56, "macs_g": 4.12, "latency_ms": 45.22}
+    PRUNING_RATIO, ITERATIVE_STEPS, ROUND_TO = 1.0, 20, 2
+
+
+def readme_sweep(device: torch.device | str = "cpu", ratios=README.RATIOS) -> list[dict]:
+    """Prune ResNet-50 exactly as the README's benchmark does; measure the steps at ``ratios``.
+
+    Rows (``ratio_sweep``): channel_ratio, params, macs, starting with the unpruned model at 0.
+    """
+    model, example_inputs, _ = zoo.build("resnet50", device=device)
+    return ratio_sweep(model, example_inputs, [0.0, *ratios], round_to=README.ROUND_TO, macs=True,
+                       pruning_ratio=README.PRUNING_RATIO, iterative_steps=README.ITERATIVE_STEPS)

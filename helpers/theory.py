@@ -8,26 +8,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from ._core import check_channel_ratio
+
+__all__ = ["SEED_RATIOS", "check_channel_ratio", "param_reduction", "channel_ratio_for", "quick_reference_table",
+           "quick_reference_markdown"]
+
 SEED_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
-
-
-def check_channel_ratio(p: float, name: str = "channel ratio") -> float:
-    """Return ``p`` as a float if it lies in [0, 1); raise a ValueError that says what to do.
-
-    Strings and booleans are refused even where ``float()`` would take them ("0.3", True): a ratio
-    read from a file or a flag belongs converted by the caller, visibly."""
-    if isinstance(p, (str, bytes, bool)):
-        raise ValueError(f"{name} must be a number in [0, 1), got {p!r} ({type(p).__name__})")
-    try:
-        value = float(p)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in [0, 1), got {p!r}") from None
-    if not (0.0 <= value < 1.0) or math.isnan(value):
-        raise ValueError(
-            f"{name} must lie in [0, 1) (the fraction of channels removed), got {p!r}; "
-            "p=0.3 removes 30% of each layer's channels"
-        )
-    return value
 
 
 def param_reduction(p: float) -> float:
@@ -52,7 +38,7 @@ def quick_reference_table(ratios: Iterable[float] = SEED_RATIOS) -> list[dict]:
 
 def quick_reference_markdown(ratios: Iterable[float] = SEED_RATIOS) -> str:
     """The seed page's quick-reference table, regenerated."""
-    from .tables import format_table
+    from .report import format_table
 
     return format_table(
         quick_reference_table(ratios),

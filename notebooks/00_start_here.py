@@ -14,17 +14,26 @@
 #
 # **Study time**: about 20 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 4 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 11 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
-# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+# Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
+# elsewhere). What Colab has stays, its CUDA build of torch above all: the course runs on any torch>=2.11
+# (pyproject.toml), and the pinned one would download gigabytes again.
 import sys
 if "google.colab" in sys.modules:
     import os, subprocess
+    from importlib.metadata import distributions
     if not os.path.isdir("/content/course"):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
                         "/content/course"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+        have = {str(d.name).lower().replace("_", "-") for d in distributions()}
+        with open("/content/course/pins.txt") as f:
+            lacking = [line for line in f if line.split("==")[0].strip() not in have]
+        with open("/content/pins-colab.txt", "w") as f:
+            f.writelines(lacking)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "/content/pins-colab.txt",
+                        "-e", "/content/course"], check=True)
     sys.path.insert(0, "/content/course")
     os.chdir("/content/course/notebooks")
 
@@ -182,13 +191,13 @@ assert (result.macs_before, result.macs_after) == (macs_before, macs_after)
 # `notebooks/` twice: `NN_name.ipynb` (with stored outputs) and `NN_name.py`, the same notebook as a
 # plain Python file, convenient for reading a diff. The times each notebook took when it was last run
 # are recorded in `figures/notebook_times.csv`; `make notebooks` writes them into each notebook's
-# title cell and the README's course map after every run (`helpers.env.run_times()` reads them).
+# title cell and the README's course map after every run.
 #
 # **The helpers.** Computation the notebooks share lives in the `helpers` package, tested on its
 # own; the notebooks call it and explain what it does. Its main modules:
 
 # %%
-for name in ("theory", "zoo", "pruning", "predict", "env", "plots", "checks"):
+for name in ("theory", "zoo", "pruning", "predict", "env", "report", "checks"):
     module = getattr(helpers, name)
     print(f"helpers.{name:<8} {module.__doc__.strip().splitlines()[0]}")
 

@@ -15,17 +15,26 @@
 #
 # **Study time**: about 40 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 8 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 23 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
-# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+# Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
+# elsewhere). What Colab has stays, its CUDA build of torch above all: the course runs on any torch>=2.11
+# (pyproject.toml), and the pinned one would download gigabytes again.
 import sys
 if "google.colab" in sys.modules:
     import os, subprocess
+    from importlib.metadata import distributions
     if not os.path.isdir("/content/course"):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
                         "/content/course"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+        have = {str(d.name).lower().replace("_", "-") for d in distributions()}
+        with open("/content/course/pins.txt") as f:
+            lacking = [line for line in f if line.split("==")[0].strip() not in have]
+        with open("/content/pins-colab.txt", "w") as f:
+            f.writelines(lacking)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "/content/pins-colab.txt",
+                        "-e", "/content/course"], check=True)
     sys.path.insert(0, "/content/course")
     os.chdir("/content/course/notebooks")
 
@@ -45,7 +54,7 @@ from IPython.display import Markdown
 from torch import nn
 
 from helpers import counting, theory
-from helpers.tables import format_table
+from helpers.report import format_table
 
 # %% [markdown]
 # ## One pruned layer, two smaller weights
@@ -225,7 +234,7 @@ assert row["widths"] == [int(c0 * (1 - p)) for c0 in original]
 
 # %%
 fig, ax = plt.subplots()
-helpers.plots.rule_axes(ax)
+helpers.report.rule_axes(ax)
 ax.set_ylabel("reduction (parameters or MACs)")
 ax.plot([r["p"] for r in sweep], [r["measured"] for r in sweep], "o", color="C0", label="plain CNN, params (measured)")
 ax.plot([r["p"] for r in sweep], [r["macs"] for r in sweep], "x", color="C1", label="plain CNN, MACs (measured)")
@@ -234,7 +243,7 @@ ax.annotate("", xy=(0.5, theory.param_reduction(0.5)), xytext=(0.5, 0.5),
 ax.text(0.52, 0.6, f"p = 0.5: naive {0.5:.0%}, law {theory.param_reduction(0.5):.0%}", color="C3")
 ax.set_title("Pruning a fraction p of the channels of a plain CNN")
 ax.legend(loc="lower right")
-helpers.plots.save(fig, "02_quadratic_law")
+helpers.report.save(fig, "02_quadratic_law")
 plt.show()
 
 
@@ -300,19 +309,19 @@ assert removed_rows != removed_cols  # two groups, two choices
 
 # %%
 fig, axes = plt.subplots(2, 2, figsize=(11, 10), layout="constrained")
-helpers.plots.importance_bars(axes[0, 0], row_scores, removed_rows)
+helpers.report.importance_bars(axes[0, 0], row_scores, removed_rows)
 axes[0, 0].set_title(f"rows: layer1.0.conv2's outputs, {len(removed_rows)} of {n_rows} removed")
-helpers.plots.importance_bars(axes[0, 1], col_scores, removed_cols)
+helpers.report.importance_bars(axes[0, 1], col_scores, removed_cols)
 axes[0, 1].set_title(f"columns: layer1.0.conv1's outputs, {len(removed_cols)} of {n_cols} removed")
-image = helpers.plots.struck_weight(axes[1, 0], matrix, removed_rows, removed_cols)
+image = helpers.report.struck_weight(axes[1, 0], matrix, removed_rows, removed_cols)
 axes[1, 0].set_title("layer1.0.conv2's weight, removed rows and columns struck")
 # the survivors close up into one block; drawn in the original frame, on the same colour scale
 block = np.full((n_rows, n_cols), np.nan)
 block[:len(kept_rows), :len(kept_cols)] = matrix[kept_rows][:, kept_cols]
-helpers.plots.struck_weight(axes[1, 1], block, [], [], vmin=image.norm.vmin, vmax=image.norm.vmax)
+helpers.report.struck_weight(axes[1, 1], block, [], [], vmin=image.norm.vmin, vmax=image.norm.vmax)
 axes[1, 1].set_title(f"kept: {len(kept_rows)} x {len(kept_cols)} = {kept_fraction:.0%} of the area = (1-p)²")
 fig.colorbar(image, ax=axes[1, :], shrink=0.8, label="L2 norm of each 3 x 3 kernel")
-helpers.plots.save(fig, "02_channels_go")
+helpers.report.save(fig, "02_channels_go")
 plt.show()
 
 # %% [markdown]

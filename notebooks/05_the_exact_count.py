@@ -13,17 +13,26 @@
 #
 # **Study time**: about 35 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 8 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 61 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
-# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+# Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
+# elsewhere). What Colab has stays, its CUDA build of torch above all: the course runs on any torch>=2.11
+# (pyproject.toml), and the pinned one would download gigabytes again.
 import sys
 if "google.colab" in sys.modules:
     import os, subprocess
+    from importlib.metadata import distributions
     if not os.path.isdir("/content/course"):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
                         "/content/course"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+        have = {str(d.name).lower().replace("_", "-") for d in distributions()}
+        with open("/content/course/pins.txt") as f:
+            lacking = [line for line in f if line.split("==")[0].strip() not in have]
+        with open("/content/pins-colab.txt", "w") as f:
+            f.writelines(lacking)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "/content/pins-colab.txt",
+                        "-e", "/content/course"], check=True)
     sys.path.insert(0, "/content/course")
     os.chdir("/content/course/notebooks")
 
@@ -39,7 +48,7 @@ from tqdm import tqdm
 
 from helpers import counting, theory, zoo
 from helpers.predict import ParameterModel
-from helpers.tables import format_table
+from helpers.report import format_table
 
 # %% [markdown]
 # Notebook 03 found that every parameter tensor keeps a power of `k = 1-p`: `k²`, `k` or all of
@@ -167,7 +176,7 @@ ax.set_xlim(0, 1)
 ax.set_xlabel("share of the model's parameters")
 ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1)
 ax.set_title("Where each model's parameters sit")
-helpers.plots.save(fig, "05_abc_shares")
+helpers.report.save(fig, "05_abc_shares")
 plt.show()
 
 # %% [markdown]
@@ -177,12 +186,12 @@ plt.show()
 # %%
 grid = np.round(np.arange(0.0, 0.81, 0.01), 2)
 fig, ax = plt.subplots()
-helpers.plots.rule_axes(ax, p_max=0.8)
+helpers.report.rule_axes(ax, p_max=0.8)
 for name in models:
     ax.plot(grid, [predictors[name].reduction(q) for q in grid], linewidth=1, label=name)
 ax.set_title("Exact parameter reduction of real CNNs vs the rule")
 ax.legend(ncol=2, fontsize=7)
-helpers.plots.save(fig, "05_real_vs_rule")
+helpers.report.save(fig, "05_real_vs_rule")
 plt.show()
 
 # %% [markdown]

@@ -16,17 +16,26 @@
 #
 # **Study time**: about 45 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 13 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 2.9 min in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
-# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+# Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
+# elsewhere). What Colab has stays, its CUDA build of torch above all: the course runs on any torch>=2.11
+# (pyproject.toml), and the pinned one would download gigabytes again.
 import sys
 if "google.colab" in sys.modules:
     import os, subprocess
+    from importlib.metadata import distributions
     if not os.path.isdir("/content/course"):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
                         "/content/course"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+        have = {str(d.name).lower().replace("_", "-") for d in distributions()}
+        with open("/content/course/pins.txt") as f:
+            lacking = [line for line in f if line.split("==")[0].strip() not in have]
+        with open("/content/pins-colab.txt", "w") as f:
+            f.writelines(lacking)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "/content/pins-colab.txt",
+                        "-e", "/content/course"], check=True)
     sys.path.insert(0, "/content/course")
     os.chdir("/content/course/notebooks")
 
@@ -38,8 +47,8 @@ device = helpers.env.setup()
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from helpers import plots, sweep, theory, zoo
-from helpers.tables import format_table
+from helpers import report, sweep, theory, zoo
+from helpers.report import format_table
 
 QUICK = helpers.env.quick()
 # Four families in every mode; the whole zoo in full mode
@@ -263,14 +272,14 @@ print(f"{len(MODELS)} models x {len(RATIOS)} ratios: every count predicted to th
 
 # %%
 fig, ax = plt.subplots()
-plots.rule_axes(ax, p_max=0.65)
+report.rule_axes(ax, p_max=0.65)
 for name in MODELS:
     mine = [r for r in rows if r["model"] == name]
     ax.plot([0] + [r["channel_ratio"] for r in mine], [0] + [r["param_reduction"] for r in mine], marker="o",
             markersize=3, linewidth=1, label=name)
 ax.set_title("Measured on real CNNs (classifier ignored)")
 ax.legend(ncol=2, fontsize=7)
-plots.save(fig, "06_zoo_reduction");
+report.save(fig, "06_zoo_reduction");
 
 # %% [markdown]
 # The measured points are the predictions, and each family's distance below the rule is its share of
@@ -332,14 +341,14 @@ Markdown(format_table(heads, [("model", "model", ""), ("classifier", "classifier
 # ## 5. Exact, or refused
 #
 # `ParameterModel` either agrees with Torch-Pruning to the parameter or raises
-# `helpers.unsupported.UnsupportedModel`, naming the layer and what to do; it never guesses. GoogLeNet
+# `helpers.predict.UnsupportedModel`, naming the layer and what to do; it never guesses. GoogLeNet
 # built with its auxiliary heads is such a case: in eval mode the forward pass never reaches them.
 # The cell shows what Torch-Pruning does to it, what the predictor says, and that the same network
 # built without the heads (`aux_logits=False`) is predicted to the parameter:
 
 # %%
 from helpers.pruning import prune_copy
-from helpers.unsupported import UnsupportedModel
+from helpers.predict import UnsupportedModel
 
 example = torch.randn(1, 3, 224, 224)
 with_aux = torchvision.models.googlenet(weights=None, init_weights=False).eval()

@@ -14,17 +14,26 @@
 #
 # **Study time**: about 40 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 18 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 3.4 min in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
-# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+# Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
+# elsewhere). What Colab has stays, its CUDA build of torch above all: the course runs on any torch>=2.11
+# (pyproject.toml), and the pinned one would download gigabytes again.
 import sys
 if "google.colab" in sys.modules:
     import os, subprocess
+    from importlib.metadata import distributions
     if not os.path.isdir("/content/course"):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
                         "/content/course"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+        have = {str(d.name).lower().replace("_", "-") for d in distributions()}
+        with open("/content/course/pins.txt") as f:
+            lacking = [line for line in f if line.split("==")[0].strip() not in have]
+        with open("/content/pins-colab.txt", "w") as f:
+            f.writelines(lacking)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "/content/pins-colab.txt",
+                        "-e", "/content/course"], check=True)
     sys.path.insert(0, "/content/course")
     os.chdir("/content/course/notebooks")
 
@@ -40,10 +49,10 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
-from helpers import latency, plots, sweep, theory, zoo
-from helpers import tp_readme as rc
+from helpers import latency, report, sweep, theory, zoo
+from helpers.sweep import README as rc
 from helpers.predict import ParameterModel
-from helpers.tables import format_table
+from helpers.report import format_table
 
 QUICK = helpers.env.quick()
 README_BATCH = 64  # "Latency test on ResNet-50, Batch Size=64", as the README states
@@ -57,7 +66,7 @@ LAST_STEP = round(rc.RATIOS[-1] * rc.ITERATIVE_STEPS / rc.PRUNING_RATIO)
 # ## 1. The README's configuration
 #
 # The README's latency log comes from its benchmark script, `reproduce/benchmark_latency.py`. Its
-# pruner, as `helpers.tp_readme` records it, and the ratios of the log this course compares:
+# pruner, as `helpers.sweep.README` records it, and the ratios of the log this course compares:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -231,7 +240,7 @@ ax.set_xlabel("channel ratio p")
 ax.set_ylabel("dense / pruned")
 ax.set_title("ResNet-50, README configuration")
 ax.legend()
-plots.save(fig, "07_readme_latency");
+report.save(fig, "07_readme_latency");
 
 # %% [markdown]
 # In the README's log, fewer MACs is not proportionally less time. Where does the time go here?

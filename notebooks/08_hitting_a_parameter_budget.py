@@ -13,17 +13,26 @@
 #
 # **Study time**: about 45 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 10 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 13 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
-# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+# Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
+# elsewhere). What Colab has stays, its CUDA build of torch above all: the course runs on any torch>=2.11
+# (pyproject.toml), and the pinned one would download gigabytes again.
 import sys
 if "google.colab" in sys.modules:
     import os, subprocess
+    from importlib.metadata import distributions
     if not os.path.isdir("/content/course"):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
                         "/content/course"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+        have = {str(d.name).lower().replace("_", "-") for d in distributions()}
+        with open("/content/course/pins.txt") as f:
+            lacking = [line for line in f if line.split("==")[0].strip() not in have]
+        with open("/content/pins-colab.txt", "w") as f:
+            f.writelines(lacking)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "/content/pins-colab.txt",
+                        "-e", "/content/course"], check=True)
     sys.path.insert(0, "/content/course")
     os.chdir("/content/course/notebooks")
 
@@ -41,10 +50,10 @@ import numpy as np
 import torch_pruning as tp
 from IPython.display import Markdown
 
-from helpers import budget, plots, pruning, zoo
+from helpers import budget, pruning, report, theory, zoo
 from helpers.counting import n_params
 from helpers.predict import ParameterModel
-from helpers.tables import format_table
+from helpers.report import format_table
 
 QUICK = helpers.env.quick()
 CORE = ["resnet18", "mobilenet_v3_small", "squeezenet1_1", "regnet_x_400mf"]
@@ -59,7 +68,7 @@ TARGETS = (0.3, 0.5, 0.7)
 # %%
 # NBVAL_CHECK_OUTPUT
 for r in TARGETS:
-    print(f"to remove {r:.0%} of the parameters, the rule says p = {budget.rule_inverse(r):.4f}")
+    print(f"to remove {r:.0%} of the parameters, the rule says p = {theory.channel_ratio_for(r):.4f}")
 
 # %% [markdown]
 # ## 2. Asking the model
@@ -72,7 +81,7 @@ for r in TARGETS:
 # NBVAL_CHECK_OUTPUT
 resnet, x, ignored = zoo.build("resnet18", device=device)
 predictor = ParameterModel(resnet, x, ignored)
-p_rule, p_solve = budget.rule_inverse(0.5), predictor.solve(0.5)
+p_rule, p_solve = theory.channel_ratio_for(0.5), predictor.solve(0.5)
 result = pruning.prune(resnet, x, p_solve, ignored)
 print(f"rule:   p = {p_rule:.4f} removes {predictor.reduction(p_rule):.2%}")
 print(f"solver: p = {p_solve:.4f} removes {predictor.reduction(p_solve):.2%} "
@@ -140,7 +149,7 @@ axes[0].set_yticks(pos, MODELS)
 axes[0].invert_yaxis()
 axes[0].legend()
 fig.tight_layout()
-plots.save(fig, "08_budget_miss");
+report.save(fig, "08_budget_miss");
 
 # %% [markdown]
 # The rule's `p` misses most on the models with many `(1-p)` tensors (above all a fixed 1000-class
@@ -323,7 +332,7 @@ ax.set_xlabel("fraction of a layer's output channels removed")
 ax.set_ylabel("layers")
 ax.set_title(f"{GLOBAL}: two ways to remove 50% of the parameters")
 ax.legend()
-plots.save(fig, "08_global_layer_fractions")
+report.save(fig, "08_global_layer_fractions")
 plt.show()
 spread_local = statistics.pstdev(local_pruned.fractions.values())
 spread_global = statistics.pstdev(global_pruned.fractions.values())

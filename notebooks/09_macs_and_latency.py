@@ -15,17 +15,26 @@
 #
 # **Study time**: about 35 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 37 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 3.7 min in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
-# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+# Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
+# elsewhere). What Colab has stays, its CUDA build of torch above all: the course runs on any torch>=2.11
+# (pyproject.toml), and the pinned one would download gigabytes again.
 import sys
 if "google.colab" in sys.modules:
     import os, subprocess
+    from importlib.metadata import distributions
     if not os.path.isdir("/content/course"):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
                         "/content/course"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+        have = {str(d.name).lower().replace("_", "-") for d in distributions()}
+        with open("/content/course/pins.txt") as f:
+            lacking = [line for line in f if line.split("==")[0].strip() not in have]
+        with open("/content/pins-colab.txt", "w") as f:
+            f.writelines(lacking)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "/content/pins-colab.txt",
+                        "-e", "/content/course"], check=True)
     sys.path.insert(0, "/content/course")
     os.chdir("/content/course/notebooks")
 
@@ -39,8 +48,8 @@ import time
 
 from IPython.display import Markdown
 
-from helpers import latency, plots
-from helpers.tables import format_table
+from helpers import latency, report, results
+from helpers.report import format_table
 
 QUICK = helpers.env.quick()
 MODELS = ("resnet50", "mobilenet_v2")
@@ -124,7 +133,7 @@ pivot(local)
 
 # %%
 fig = latency.plot(local, title=f"measured here: {helpers.env.device_name(device)}")
-plots.save(fig, "09_latency_local");
+report.save(fig, "09_latency_local");
 
 # %%
 medians = {(r["model"], r["variant"]): statistics.median(q["speedup"] for q in local if (q["model"], q["variant"])
@@ -147,7 +156,7 @@ print(f"study grid: models {latency.STUDY_MODELS}; variants "
       f"dtypes {latency.STUDY_DTYPES}; channels_last {latency.STUDY_CHANNELS_LAST}")
 records = latency.recorded()
 if records:
-    gpu_stamp, gpu = latency.load(max(records, key=lambda p: latency.load(p)[0].get("date", "")))
+    gpu_stamp, gpu = results.read(max(records, key=lambda p: results.read(p)[0].get("date", "")))
     print("recorded on: " + "; ".join(f"{k} {v}" for k, v in gpu_stamp.items()))
 else:
     gpu_stamp, gpu = None, []
@@ -161,7 +170,7 @@ if gpu:
     half = [r for r in gpu if r["variant"] in ("dense", "p=0.5", "p=0.5, round_to=8")]
     display(pivot(half))
     fig = latency.plot(gpu, title=f"{gpu_stamp['device']}, torch {gpu_stamp['torch']}, {gpu_stamp['date']}")
-    plots.save(fig, "09_latency_gpu")
+    report.save(fig, "09_latency_gpu")
 
 # %%
 if gpu:

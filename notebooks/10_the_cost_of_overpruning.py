@@ -13,17 +13,26 @@
 #
 # **Study time**: about 40 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 28 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 77 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
-# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+# Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
+# elsewhere). What Colab has stays, its CUDA build of torch above all: the course runs on any torch>=2.11
+# (pyproject.toml), and the pinned one would download gigabytes again.
 import sys
 if "google.colab" in sys.modules:
     import os, subprocess
+    from importlib.metadata import distributions
     if not os.path.isdir("/content/course"):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
                         "/content/course"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+        have = {str(d.name).lower().replace("_", "-") for d in distributions()}
+        with open("/content/course/pins.txt") as f:
+            lacking = [line for line in f if line.split("==")[0].strip() not in have]
+        with open("/content/pins-colab.txt", "w") as f:
+            f.writelines(lacking)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "/content/pins-colab.txt",
+                        "-e", "/content/course"], check=True)
     sys.path.insert(0, "/content/course")
     os.chdir("/content/course/notebooks")
 
@@ -35,31 +44,31 @@ device = helpers.env.setup()
 import matplotlib.pyplot as plt
 from IPython.display import Markdown
 
-from helpers import data, plots, theory, training
+from helpers import report, results, theory, training
 from helpers.predict import ParameterModel
-from helpers.tables import format_table
+from helpers.report import format_table
 
 MODE = helpers.env.mode()
 PLAN = training.plan(MODE)
 for mode in ("quick", "full"):
     plan = training.plan(mode)
-    print(f"{mode} mode{' (this run)' if mode == MODE else ''}: {len(plan.seeds)} seeds, {plan.train_epochs} "
-          f"training epochs per seed, {plan.finetune_epochs} fine-tuning epochs after each pruning, "
+    print(f"{mode} mode{' (this run)' if mode == MODE else ''}: {len(plan.seeds)} seeds, {plan.train_steps} "
+          f"training steps per seed, {plan.finetune_steps} fine-tuning steps after each pruning, "
           f"{len(plan.ratios)} channel ratios in the sweep")
 quick_plan, full_plan = training.plan("quick"), training.plan("full")
-assert full_plan.train_epochs > quick_plan.train_epochs and len(full_plan.seeds) > len(quick_plan.seeds)
-assert full_plan.finetune_epochs == quick_plan.finetune_epochs and len(full_plan.ratios) > len(quick_plan.ratios)
+assert full_plan.train_steps > quick_plan.train_steps and len(full_plan.seeds) > len(quick_plan.seeds)
+assert full_plan.finetune_steps == quick_plan.finetune_steps and len(full_plan.ratios) > len(quick_plan.ratios)
 
 # %% [markdown]
 # ## 1. The data: handwritten digits, no download
 #
 # scikit-learn ships a small set of scanned handwritten digits, 8x8 pixels each, inside the
-# package. `helpers.data.load` upsamples them to 16x16, splits them into a training and a test set
+# package. `helpers.training.load` upsamples them to 16x16, splits them into a training and a test set
 # (stratified, with a fixed seed: the same images land on the same side on every machine),
 # standardises them with the training images' statistics and moves them to `device`.
 
 # %%
-digits = data.load(device=device)
+digits = training.load(device=device)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -67,7 +76,7 @@ print(digits.describe())
 print("test images per class:", digits.y_test.bincount().tolist())
 
 # %%
-assert digits.x_train.shape[1:] == digits.x_test.shape[1:] == (1, data.SIZE, data.SIZE)
+assert digits.x_train.shape[1:] == digits.x_test.shape[1:] == (1, training.SIZE, training.SIZE)
 assert set(digits.y_test.tolist()) == set(range(10))
 
 # %%
@@ -77,7 +86,7 @@ for digit, ax in enumerate(axes):
     ax.imshow(image, cmap="gray_r")
     ax.set_title(str(digit))
     ax.axis("off")
-plots.save(fig, "10_digits")
+report.save(fig, "10_digits")
 plt.show()
 
 # %% [markdown]
@@ -111,16 +120,20 @@ print(f"{n_params:,} parameters; {weights_between / n_params:.0%} of them in the
 # ## 3. Training
 #
 # One model per seed: the seed fixes the initial weights and the order of the training batches.
-# `training.train_baseline` trains with AdamW under a one-cycle learning-rate schedule; `evaluate`
-# measures the fraction of correctly classified test images, in eval mode.
+# `training.train_baseline` trains with AdamW under a one-cycle learning-rate schedule for a budget
+# stated in optimiser steps (one step per batch of 64 images); `evaluate` measures the fraction of
+# correctly classified test images, in eval mode.
 
 # %%
-baselines = {seed: training.train_baseline(digits, PLAN.train_epochs, seed=seed) for seed in PLAN.seeds}
+baselines = {seed: training.train_baseline(digits, PLAN.train_steps, seed=seed) for seed in PLAN.seeds}
 acc_baseline = {seed: training.evaluate(m, digits) for seed, m in baselines.items()}
 
 # %%
+per_pass = training.steps_per_epoch(digits, PLAN.batch_size)
+print(f"{PLAN.train_steps} training steps: {PLAN.train_steps / per_pass:g} passes over the "
+      f"{len(digits.y_train)} training images, {per_pass} batches each")
 for seed, acc in acc_baseline.items():
-    print(f"seed {seed}: test accuracy {acc:.1%} after {PLAN.train_epochs} epochs")
+    print(f"seed {seed}: test accuracy {acc:.1%}")
 assert min(acc_baseline.values()) > 0.95  # chance is 10%
 
 # %% [markdown]
@@ -165,54 +178,51 @@ print(f"p = 0.5 removes {predictor.reduction(p_learner):.1%} of the parameters, 
 # intact for the next ratio) and measures its test accuracy three times:
 #
 # 1. right after pruning;
-# 2. after refreshing the batch-norm statistics over the training images
-#    (`torch.optim.swa_utils.update_bn`), which trains no weight;
-# 3. after a short fine-tune of `PLAN.finetune_epochs` epochs at a lower learning rate.
+# 2. after refreshing the batch-norm statistics over the training images (`training.recalibrate_bn`:
+#    `torch.optim.swa_utils.update_bn` over all of them at once), which trains no weight;
+# 3. after a short fine-tune of `PLAN.finetune_steps` optimiser steps at a lower learning rate.
 #
-# Both readings start from the same trained models and get the same fine-tuning budget.
+# It returns a `training.Run`, one per seed; `training.summarise` gives each accuracy's mean over
+# the seeds with its 95% interval (Student's t). Both readings start from the same trained models
+# and get the same fine-tuning budget. With three seeds (quick mode) Student's t has two degrees of
+# freedom and the intervals are wide, wide enough to reach past 0% or 100%: they say how loosely
+# three seeds pin a mean down. Notebook 11 runs more seeds and reads differences seed by seed.
 
 # %%
-trials = {name: [training.prune_and_fine_tune(baselines[s], digits, p, PLAN.finetune_epochs, seed=s,
-                                              acc_baseline=acc_baseline[s]) for s in PLAN.seeds]
-          for name, p in [("learner", p_learner), ("solver", p_solver)]}
-
-
-def spread(values):
-    """Mean over seeds, with the lowest and highest value when there are several."""
-    mean = sum(values) / len(values)
-    return f"{mean:.1%}" if len(values) == 1 else f"{mean:.1%} ({min(values):.1%} to {max(values):.1%})"
-
-
-comparison = [{"reading": f"{name}: p = {runs[0].channel_ratio:.3f}",
-               "removed": runs[0].param_reduction,
-               **{key: spread([getattr(t, key) for t in runs])
-                  for key in ("acc_baseline", "acc_pruned", "acc_recalibrated", "acc_finetuned")}}
-              for name, runs in trials.items()]
-Markdown(format_table(comparison, [("reading", "reading", ""), ("removed", "params removed", ".1%"),
-                                   ("acc_baseline", "trained", ""), ("acc_pruned", "pruned", ""),
-                                   ("acc_recalibrated", "BN refreshed", ""),
-                                   ("acc_finetuned", f"fine-tuned ({PLAN.finetune_epochs} epochs)", "")]))
+runs = {name: [training.prune_and_fine_tune(baselines[s], digits, p, PLAN.finetune_steps, seed=s, arm=name,
+                                            pretrain_steps=PLAN.train_steps) for s in PLAN.seeds]
+        for name, p in [("learner", p_learner), ("solver", p_solver)]}
+STAGES = ("acc_test_before_refresh", "acc_test_pruned", "acc_test")
+comparison = training.summarise([r.row() for rs in runs.values() for r in rs], STAGES, by=("arm",))
+trained_text = training.percent(*training.mean_ci(list(acc_baseline.values())))
+Markdown(format_table([{**c, "reading": f"{c['arm']}: p = {c['channel_ratio']:.3f}", "trained": trained_text}
+                       for c in comparison],
+                      [("reading", "reading", ""), ("param_reduction", "params removed", ".1%"),
+                       ("trained", "trained", ""), ("acc_test_before_refresh_text", "pruned", ""),
+                       ("acc_test_pruned_text", "BN refreshed", ""),
+                       ("acc_test_text", f"fine-tuned ({PLAN.finetune_steps} steps)", "")])
+         + f"\n\nTest accuracy, mean and 95% interval over {len(PLAN.seeds)} seeds.")
 
 # %%
 def mean(values):
     return sum(values) / len(values)
 
 
-learner, solver = trials["learner"], trials["solver"]
-for name, runs in trials.items():
+learner, solver = runs["learner"], runs["solver"]
+for rs in runs.values():
     # pruning removed exactly what the predictor said, and fine-tuning removed nothing more
-    assert all(t.params_after == predictor.params(t.channel_ratio) == helpers.counting.n_params(t.model) for t in runs)
-gap_recalibrated = mean([t.acc_recalibrated for t in solver]) - mean([t.acc_recalibrated for t in learner])
-gap_finetuned = mean([t.acc_finetuned for t in solver]) - mean([t.acc_finetuned for t in learner])
-drop_learner = mean([t.acc_baseline - t.acc_finetuned for t in learner])
-drop_solver = mean([t.acc_baseline - t.acc_finetuned for t in solver])
-for runs in trials.values():
-    assert mean([t.acc_pruned for t in runs]) < mean([t.acc_baseline for t in runs]) / 2  # most of it lost
-    assert mean([t.acc_recalibrated for t in runs]) > mean([t.acc_pruned for t in runs])
-assert gap_recalibrated > 0 and gap_finetuned > 0
-print(f"after refreshing batch norm, the solver's model is {100 * gap_recalibrated:.1f} points more accurate")
-print(f"after {PLAN.finetune_epochs} fine-tuning epochs: the learner's model lost {100 * drop_learner:.1f} points "
-      f"of accuracy, the solver's {100 * drop_solver:.1f} (mean over {len(PLAN.seeds)} seed(s))")
+    assert all(r.params == predictor.params(r.channel_ratio) == helpers.counting.n_params(r.model) for r in rs)
+    assert mean([r.acc_test_before_refresh for r in rs]) < mean(list(acc_baseline.values())) / 2  # most of it lost
+    assert mean([r.acc_test_pruned for r in rs]) > mean([r.acc_test_before_refresh for r in rs])
+    assert mean([r.acc_test for r in rs]) > mean([r.acc_test_pruned for r in rs])  # the fine-tune recovers more
+gap_refreshed = mean([r.acc_test_pruned for r in solver]) - mean([r.acc_test_pruned for r in learner])
+gap_finetuned = mean([r.acc_test for r in solver]) - mean([r.acc_test for r in learner])
+drop_learner = mean([acc_baseline[r.seed] - r.acc_test for r in learner])
+drop_solver = mean([acc_baseline[r.seed] - r.acc_test for r in solver])
+assert gap_refreshed > 0 and gap_finetuned > 0
+print(f"after refreshing batch norm, the solver's model is {100 * gap_refreshed:.1f} points more accurate")
+print(f"after {PLAN.finetune_steps} fine-tuning steps: the learner's model lost {100 * drop_learner:.1f} points "
+      f"of accuracy, the solver's {100 * drop_solver:.1f} (mean over {len(PLAN.seeds)} seeds)")
 
 # %% [markdown]
 # Three things to read in this table.
@@ -229,46 +239,46 @@ print(f"after {PLAN.finetune_epochs} fine-tuning epochs: the learner's model los
 #
 # ## 6. Accuracy versus parameter reduction
 #
-# The same experiment over a range of channel ratios. Each point prunes a copy of every seed's trained
-# model; the line is the mean over seeds and, with several seeds, the band spans the lowest to the
-# highest accuracy. The two readings of section 5 are reused.
+# The same experiment over a range of channel ratios: `training.prune_at_ratios` runs
+# `prune_and_fine_tune` at each ratio on every seed's trained model. The line is the mean over seeds
+# and the band its 95% interval. The two readings of section 5 are reused.
 
 # %%
 done = {p_learner, p_solver}
-rows = [t.row() for runs in trials.values() for t in runs]
-rows += training.sweep(baselines, digits, [p for p in PLAN.ratios if p not in done], PLAN.finetune_epochs)
+rows = [r.row() for rs in runs.values() for r in rs]
+rows += [r.row() for r in training.prune_at_ratios(baselines, digits, [p for p in PLAN.ratios if p not in done],
+                                                    PLAN.finetune_steps, pretrain_steps=PLAN.train_steps)]
 rows.sort(key=lambda r: (r["seed"], r["channel_ratio"]))
-summary = training.summarise(rows)
+summary = sorted(training.summarise(rows, STAGES, by=("channel_ratio",)), key=lambda s: s["channel_ratio"])
 
 # %%
 def curve(key):
     x = [100 * s["param_reduction"] for s in summary]
-    return x, [s[f"{key}_mean"] for s in summary], [s[f"{key}_min"] for s in summary], [s[f"{key}_max"] for s in summary]
+    return x, *([s[f"{key}_{stat}"] for s in summary] for stat in ("mean", "low", "high"))
 
 
 fig, ax = plt.subplots(figsize=(7, 4.4))
-for key, label, style in [("acc_finetuned", f"after a {PLAN.finetune_epochs}-epoch fine-tune", "-o"),
-                          ("acc_recalibrated", "pruned, batch norm refreshed", "-s"),
-                          ("acc_pruned", "right after pruning", ":^")]:
+for key, label, style in [("acc_test", f"after a {PLAN.finetune_steps}-step fine-tune", "-o"),
+                          ("acc_test_pruned", "pruned, batch norm refreshed", "-s"),
+                          ("acc_test_before_refresh", "right after pruning", ":^")]:
     x, m, lo, hi = curve(key)
     line, = ax.plot(x, m, style, markersize=4, label=label)
-    if len(PLAN.seeds) > 1:
-        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
 ax.axhline(mean(list(acc_baseline.values())), color="black", linewidth=1, label="trained, not pruned")
 ax.axvline(100 * TARGET, color="grey", linestyle="--", linewidth=1, label="the target: 50% removed")
-for (name, runs), marker in zip(trials.items(), ["X", "*"]):
-    ax.scatter(100 * runs[0].param_reduction, mean([t.acc_finetuned for t in runs]), marker=marker, s=140,
-               color="black", zorder=5, label=f"{name}: p = {runs[0].channel_ratio:.3f}, fine-tuned")
+for (name, rs), marker in zip(runs.items(), ["X", "*"]):
+    ax.scatter(100 * rs[0].param_reduction, mean([r.acc_test for r in rs]), marker=marker, s=140,
+               color="black", zorder=5, label=f"{name}: p = {rs[0].channel_ratio:.3f}, fine-tuned")
 ax.set_xlabel("parameters removed (%)")
 ax.set_ylabel("test accuracy")
 ax.set_xlim(0, 100)
 ax.set_ylim(0, 1.02)
-ax.set_title(f"DigitsCNN on 16x16 digits, {len(PLAN.seeds)} seed(s), {MODE} mode")
+ax.set_title(f"DigitsCNN on 16x16 digits, {len(PLAN.seeds)} seeds (95% intervals), {MODE} mode")
 ax.legend(loc="lower left")
-tag = training.stamp(device)
+tag = results.stamp(device)
 fig.text(0.01, -0.03, f"{tag['device']} | torch {tag['torch']} | torch-pruning {tag['torch-pruning']} | {tag['date']}",
          fontsize=7, color="grey")
-plots.save(fig, f"10_accuracy_{MODE}")
+report.save(fig, f"10_accuracy_{MODE}")
 csv_path = training.write_csv(rows, f"10_accuracy_{MODE}", device)
 print(f"saved 10_accuracy_{MODE}.png and {csv_path.name} ({len(rows)} rows) under {csv_path.parent.name}/")
 plt.show()
@@ -276,12 +286,12 @@ plt.show()
 # %%
 top = summary[-1]
 baseline_mean = mean(list(acc_baseline.values()))
-safe = [s for s in summary if s["acc_finetuned_mean"] >= baseline_mean - 0.01]
+safe = [s for s in summary if s["acc_test_mean"] >= baseline_mean - 0.01]
 largest_safe = max(s["param_reduction"] for s in safe) if safe else 0.0
-assert safe and top["acc_finetuned_mean"] < baseline_mean - 0.2  # holds, then falls
+assert safe and top["acc_test_high"] < baseline_mean - 0.2  # holds, then falls
 print(f"within 1 point of the trained accuracy after fine-tuning: up to {largest_safe:.1%} of the parameters removed")
 print(f"at p = {top['channel_ratio']:.2f} ({top['param_reduction']:.1%} removed) the fine-tuned accuracy is "
-      f"{top['acc_finetuned_mean']:.1%}")
+      f"{top['acc_test_text']}")
 
 # %% [markdown]
 # Read the curve along the horizontal axis, in parameters removed, not in channel ratio: that is the
@@ -291,7 +301,7 @@ print(f"at p = {top['channel_ratio']:.2f} ({top['param_reduction']:.1%} removed)
 # parameters (`1-(1-p)²` exceeds `p` for every `p` between 0 and 1), so a channel ratio chosen as a
 # parameter fraction always lands to the right of where it was meant to, closer to the cliff.
 #
-# In full mode (on a GPU) the notebook trains each baseline for more epochs (the fine-tune after
+# In full mode (on a GPU) the notebook trains each baseline for more steps (the fine-tune after
 # pruning stays as short), repeats everything over more seeds and sweeps a finer range of channel
 # ratios, as the plans printed at the top say; its results are saved as
 # `figures/10_accuracy_full.csv` and `.png`, stamped with the device, the library versions and the

@@ -15,17 +15,26 @@
 #
 # **Study time**: about 45 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 35 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 81 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
-# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+# Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
+# elsewhere). What Colab has stays, its CUDA build of torch above all: the course runs on any torch>=2.11
+# (pyproject.toml), and the pinned one would download gigabytes again.
 import sys
 if "google.colab" in sys.modules:
     import os, subprocess
+    from importlib.metadata import distributions
     if not os.path.isdir("/content/course"):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
                         "/content/course"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+        have = {str(d.name).lower().replace("_", "-") for d in distributions()}
+        with open("/content/course/pins.txt") as f:
+            lacking = [line for line in f if line.split("==")[0].strip() not in have]
+        with open("/content/pins-colab.txt", "w") as f:
+            f.writelines(lacking)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "/content/pins-colab.txt",
+                        "-e", "/content/course"], check=True)
     sys.path.insert(0, "/content/course")
     os.chdir("/content/course/notebooks")
 
@@ -39,18 +48,18 @@ import matplotlib.pyplot as plt
 import torch_pruning as tp
 from IPython.display import Markdown, display
 
-from helpers import data, plots, protocol, theory, training
+from helpers import report, results, study, theory, training
 from helpers.predict import ParameterModel
-from helpers.tables import format_table
+from helpers.report import format_table
 
 MODE = helpers.env.mode()
-S = protocol.study(MODE)
+S = study.study(MODE)
 for mode in ("quick", "full"):
-    s = protocol.study(mode)
+    s = study.study(mode)
     print(f"{mode} mode{' (this run)' if mode == MODE else ''}: DigitsCNN of width {s.width} on {s.train_size} "
-          f"training images, {len(s.seeds)} seeds; training {s.train_epochs} epochs, fine-tunes of "
+          f"training images, {len(s.seeds)} seeds; training {s.train_steps} steps, fine-tunes of "
           f"{s.finetune_steps} and {s.long_finetune_steps} steps")
-assert len(protocol.study("full").seeds) >= 5 and len(S.seeds) >= 2  # an interval needs two seeds at least
+assert len(study.study("full").seeds) >= 5 and len(S.seeds) >= 2  # an interval needs two seeds at least
 
 # %% [markdown]
 # ## 1. The protocol
@@ -59,7 +68,7 @@ assert len(protocol.study("full").seeds) >= 5 and len(S.seeds) >= 2  # an interv
 # the test set, a trained model so close to 100% on 360 test images that differences hide at the
 # ceiling, and no control. This notebook keeps the same tools and changes the method:
 #
-# - **Three splits.** `data.load(val_fraction=0.2, train_size=...)` draws 20% of the 1,797 digits
+# - **Three splits.** `training.load(val_fraction=0.2, train_size=...)` draws 20% of the 1,797 digits
 #   as test images, 20% as validation images, and keeps `train_size` of the rest for training. Every
 #   choice (here: the fine-tuning learning rate) reads validation accuracy; the test images are read
 #   once per model, for the tables.
@@ -69,10 +78,10 @@ assert len(protocol.study("full").seeds) >= 5 and len(S.seeds) >= 2  # an interv
 #   own batch order, so an interval over seeds covers all three.
 # - **Intervals.** Every accuracy is a mean over seeds with a 95% interval (Student's t,
 #   `training.mean_ci`); a difference between two arms is read from the interval of the per-seed
-#   differences (`protocol.paired`).
+#   differences (`study.paired`).
 
 # %%
-datas = protocol.load_splits(S, device)
+datas = study.load_splits(S, device)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -81,7 +90,7 @@ from sklearn.datasets import load_digits
 
 labels = load_digits().target
 for seed in S.seeds:
-    train, val, test = data.split_indices(labels, 0.2, S.val_fraction, S.train_size, seed)
+    train, val, test = training.split_indices(labels, 0.2, S.val_fraction, S.train_size, seed)
     assert not (set(train) & set(val) or set(train) & set(test) or set(val) & set(test))  # disjoint
     assert len(datas[seed].y_train) == len(train) and len(datas[seed].y_val) == len(val)
 print(f"train, validation and test are disjoint for each of the {len(S.seeds)} seeds")
@@ -90,17 +99,17 @@ print(f"train, validation and test are disjoint for each of the {len(S.seeds)} s
 # ## 2. The trained models, below ceiling
 #
 # One DigitsCNN per seed, trained with the recipe of notebook 10 (AdamW, one-cycle schedule) for
-# `S.train_epochs` epochs. Its validation accuracy says whether the task leaves room; the test
-# accuracy is shown beside it and chooses nothing.
+# `S.train_steps` optimiser steps. Its validation accuracy says whether the task leaves room; the
+# test accuracy is shown beside it and chooses nothing.
 
 # %%
-baselines = protocol.train_baselines(datas, S)
-T = S.train_steps(datas[S.seeds[0]])
+baselines = study.train_baselines(datas, S)
+T = S.train_steps
 base_rows = [{"arm": "trained, not pruned", "budget": 0.0, "seed": seed, "params": helpers.counting.n_params(m),
               "param_reduction": 0.0, "pretrain_steps": 0, "steps": T, "total_steps": T,
               "acc_val": training.evaluate(m, datas[seed], "val"), "acc_test": training.evaluate(m, datas[seed])}
              for seed, m in baselines.items()]
-base = protocol.summarise(base_rows, ("acc_val", "acc_test"))[0]
+base = training.summarise(base_rows, ("acc_val", "acc_test"))[0]
 print(f"{base['params']:,} parameters, {T} training steps; validation {base['acc_val_text']}, "
       f"test {base['acc_test_text']} (mean and 95% interval over {base['n']} seeds)")
 assert all(r["acc_val"] < 0.99 for r in base_rows) and base["acc_val_mean"] > 0.8  # below ceiling, well above chance
@@ -145,9 +154,10 @@ print("budgets where the rule's p keeps the same channels as the solver's:", [f"
 # ## 4. Pruning, written out
 #
 # Every arm prunes with Torch-Pruning's `BasePruner` as below: group L2 magnitude importance, one
-# channel ratio for every layer, the classifier protected, one `step()`. The study's helpers call
-# this function on a copy of each trained model, then refresh its batch-norm statistics over the
-# training images (`training.recalibrate_bn`) before anything is measured.
+# channel ratio for every layer, the classifier protected, one `step()`. The pipeline of notebook 10,
+# `training.prune_and_fine_tune`, calls this function on a copy of each trained model, then refreshes
+# its batch-norm statistics over the training images (`training.recalibrate_bn`) before anything is
+# measured.
 
 # %%
 def uniform(p):
@@ -169,9 +179,9 @@ def uniform(p):
 # fine-tune; the rate with the best mean **validation** accuracy is kept for every arm.
 
 # %%
-lr, lr_rows = protocol.choose_finetune_lr(S, baselines, datas, uniform(ratios[0.5, "solver"]), 0.5)
+lr, lr_rows = study.choose_finetune_lr(S, baselines, datas, uniform(ratios[0.5, "solver"]), 0.5)
 for r in lr_rows:
-    r["text"] = protocol.percent(r["val_mean"], r["val_low"], r["val_high"])
+    r["text"] = training.percent(r["val_mean"], r["val_low"], r["val_high"])
 Markdown(format_table(lr_rows, [("option", "fine-tuning learning rate", "g"), ("text", "validation accuracy", "")])
          + f"\n\nChosen on validation: **{lr:g}**.")
 
@@ -196,8 +206,8 @@ Markdown(format_table(lr_rows, [("option", "fine-tuning learning rate", "g"), ("
 F, L = S.finetune_steps, S.long_finetune_steps
 plan_rows = [{"arm": a, "pretrain": pre, "steps": n, "total": pre + n} for a, pre, n in
              [("misread, rule, solver", T, F), ("solver long", T, L), ("scratch", 0, T + F), ("scratch long", 0, T + L)]]
-print(f"{S.train_epochs} training epochs of {training.steps_per_epoch(datas[S.seeds[0]], S.batch_size)} steps "
-      f"= {T} steps")
+per_pass = training.steps_per_epoch(datas[S.seeds[0]], S.batch_size)
+print(f"{T} training steps: {T / per_pass:g} passes over the {S.train_size} training images, {per_pass} steps each")
 Markdown(format_table(plan_rows, [("arm", "arm", "", "left"), ("pretrain", "training before pruning", "d"),
                                   ("steps", "this arm's steps", "d"), ("total", "total steps", "d")]))
 
@@ -206,13 +216,14 @@ runs = []
 for b in S.budgets:
     for seed in S.seeds:
         args = (baselines[seed], datas[seed])
-        for arm in ("misread", "rule", "solver"):
-            runs.append(protocol.prune_and_tune(arm, b, *args, uniform(ratios[b, arm]), F, lr, seed, T))
-        runs.append(protocol.prune_and_tune("solver long", b, *args, uniform(ratios[b, "solver"]), L, lr, seed, T))
+        for arm, p, steps in [("misread", ratios[b, "misread"], F), ("rule", ratios[b, "rule"], F),
+                              ("solver", ratios[b, "solver"], F), ("solver long", ratios[b, "solver"], L)]:
+            runs.append(training.prune_and_fine_tune(*args, uniform(p), steps, lr=lr, seed=seed, arm=arm, budget=b,
+                                                     pretrain_steps=T))
         architecture = runs[-1].model
         for arm, steps in (("scratch", T + F), ("scratch long", T + L)):
-            runs.append(protocol.train_from_scratch(arm, b, architecture, datas[seed], steps, seed,
-                                                    base["params"], lr=S.train_lr))
+            runs.append(study.train_from_scratch(architecture, datas[seed], steps, seed=seed,
+                                                 params_before=base["params"], arm=arm, budget=b, lr=S.train_lr))
 rows = [r.row() for r in runs]
 
 # %%
@@ -226,7 +237,7 @@ print("every compared pair of arms took the same number of optimiser steps, and 
       "have the solver's architecture")
 
 # %%
-summary = protocol.summarise(rows, ("acc_test_pruned", "acc_test"))
+summary = training.summarise(rows, ("acc_test_pruned", "acc_test"))
 Markdown(format_table(summary, [("budget", "budget", ".0%"), ("arm", "arm", "", "left"),
                                 ("param_reduction", "removed", ".1%"), ("total_steps", "total steps", "d"),
                                 ("acc_test_pruned_text", "test acc., pruned + BN refresh", ""),
@@ -238,14 +249,14 @@ ARMS = ["misread", "rule", "solver", "scratch", "solver long", "scratch long"]
 fig, ax = plt.subplots(figsize=(8, 4.2))
 for i, b in enumerate(S.budgets):
     at = [next(s for s in summary if s["budget"] == b and s["arm"] == a) for a in ARMS]
-    plots.errorbars(ax, at, "acc_test", ARMS, offset=0.15 * (2 * i - 1), label=f"{b:.0%} of the parameters removed")
+    report.errorbars(ax, at, "acc_test", ARMS, offset=0.15 * (2 * i - 1), label=f"{b:.0%} of the parameters removed")
 ax.axhspan(100 * base["acc_test_low"], 100 * base["acc_test_high"], color="grey", alpha=0.25,
            label="trained, not pruned (95% interval)")
 ax.axvline(3.5, color="black", linewidth=0.8)
 ax.set_ylabel("test accuracy (%)")
 ax.set_title(f"Pruned + fine-tuned vs the same architecture from scratch ({len(S.seeds)} seeds, {MODE} mode)")
 ax.legend(loc="lower right")
-plots.save(fig, f"11_arms_{MODE}")
+report.save(fig, f"11_arms_{MODE}")
 csv_path = training.write_csv(base_rows + rows, f"11_arms_{MODE}", device)
 print(f"saved 11_arms_{MODE}.png and {csv_path.name} ({len(base_rows) + len(rows)} rows)")
 plt.show()
@@ -263,11 +274,11 @@ PAIRS = [("solver", "misread", "the solver's p vs p = r (notebook 10's point)"),
          ("solver long", "solver", "the longer fine-tune vs the short one"),
          ("solver", "scratch", "pruned + short fine-tune vs from scratch, same steps"),
          ("solver long", "scratch long", "pruned + longer fine-tune vs from scratch, same steps")]
-diffs = [{"budget": b, "comparison": text, "a": a, "b": o, "d": protocol.paired(rows, "acc_test", {"arm": a, "budget": b},
+diffs = [{"budget": b, "comparison": text, "a": a, "b": o, "d": study.paired(rows, "acc_test", {"arm": a, "budget": b},
                                                                              {"arm": o, "budget": b})}
          for b in S.budgets for a, o, text in PAIRS]
 for d in diffs:
-    d["text"], d["verdict"] = protocol.points(*d["d"]), protocol.verdict(*d["d"][1:])
+    d["text"], d["verdict"] = study.points(*d["d"]), study.verdict(*d["d"][1:])
 Markdown(format_table(diffs, [("budget", "budget", ".0%"), ("comparison", "comparison", "", "left"),
                               ("text", "difference in test accuracy", ""), ("verdict", "", "", "left")]))
 
@@ -277,11 +288,11 @@ for b in S.budgets:
     assert verdicts[b, "solver", "misread"] == "higher"  # reading p as a parameter fraction costs accuracy
     assert verdicts[b, "solver long", "solver"] == "higher"  # the short fine-tune had not finished the job
     # the rule's p and the solver's p, a few channels apart at most: little or no difference in accuracy
-    assert abs(protocol.paired(rows, "acc_test", {"arm": "solver", "budget": b}, {"arm": "rule", "budget": b})[0]) < 0.05
+    assert abs(study.paired(rows, "acc_test", {"arm": "solver", "budget": b}, {"arm": "rule", "budget": b})[0]) < 0.05
     # against the from-scratch control at equal steps: the longer the fine-tune, the better pruning fares,
     # and with the longer one it is not behind
-    gap_short = protocol.paired(rows, "acc_test", {"arm": "solver", "budget": b}, {"arm": "scratch", "budget": b})
-    gap_long = protocol.paired(rows, "acc_test", {"arm": "solver long", "budget": b}, {"arm": "scratch long", "budget": b})
+    gap_short = study.paired(rows, "acc_test", {"arm": "solver", "budget": b}, {"arm": "scratch", "budget": b})
+    gap_long = study.paired(rows, "acc_test", {"arm": "solver long", "budget": b}, {"arm": "scratch long", "budget": b})
     assert gap_long[0] > gap_short[0] and verdicts[b, "solver long", "scratch long"] != "lower"
     # right after pruning and the batch-norm refresh, far below the trained model on the same seed
     acc_base = {r["seed"]: r["acc_test"] for r in base_rows}
@@ -306,7 +317,7 @@ Markdown("\n".join(
 # How to read this study, and what it does not say:
 #
 # - **The budget still matters most.** `p = r` removes far more than the budget (section 3) and
-#   pays for it in accuracy at both budgets: notebook 10's point holds under a sound protocol.
+#   pays for it in accuracy at both budgets: notebook 10's point holds under a sound study.
 # - **The rule and the solver** differ only where whole channels round them apart; on this network
 #   the rule is close to exact (nearly every weight sits between two pruned layers), so their
 #   accuracies differ by little or not at all. On networks where the rule bends (notebook 08), the
@@ -328,12 +339,12 @@ Markdown("\n".join(
 # save `figures/11_arms_full.csv`; on a CPU, this cell shows that record when it exists.
 
 # %%
-from helpers.tooling import records
-
-full_csv = plots.figures_dir() / "11_arms_full.csv"
-if MODE == "quick" and full_csv.exists():
-    stamp, full_rows = records.read(full_csv)
-    full = protocol.summarise([r for r in full_rows if r["arm"] != "trained, not pruned"], ("acc_test",))
+try:
+    stamp, full_rows = results.read("11_arms_full")  # this run's folder first, then the committed figures/
+except ValueError:  # not recorded yet
+    full_rows = None
+if MODE == "quick" and full_rows:
+    full = training.summarise([r for r in full_rows if r["arm"] != "trained, not pruned"], ("acc_test",))
     print(f"full mode, {stamp['device']}, {stamp['date']}:")
     display(Markdown(format_table(full, [("budget", "budget", ".0%"), ("arm", "arm", "", "left"),
                                          ("total_steps", "total steps", "d"), ("acc_test_text", "test acc., trained", "")])))

@@ -15,17 +15,26 @@
 #
 # **Study time**: about 45 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 29 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 68 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
-# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+# Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
+# elsewhere). What Colab has stays, its CUDA build of torch above all: the course runs on any torch>=2.11
+# (pyproject.toml), and the pinned one would download gigabytes again.
 import sys
 if "google.colab" in sys.modules:
     import os, subprocess
+    from importlib.metadata import distributions
     if not os.path.isdir("/content/course"):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
                         "/content/course"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+        have = {str(d.name).lower().replace("_", "-") for d in distributions()}
+        with open("/content/course/pins.txt") as f:
+            lacking = [line for line in f if line.split("==")[0].strip() not in have]
+        with open("/content/pins-colab.txt", "w") as f:
+            f.writelines(lacking)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "/content/pins-colab.txt",
+                        "-e", "/content/course"], check=True)
     sys.path.insert(0, "/content/course")
     os.chdir("/content/course/notebooks")
 
@@ -42,13 +51,13 @@ import torch.nn.functional as F
 import torch_pruning as tp
 from IPython.display import Markdown, display
 
-from helpers import plots, protocol, training
+from helpers import report, results, study, training
 from helpers.counting import n_params
 from helpers.predict import ParameterModel
-from helpers.tables import format_table
+from helpers.report import format_table
 
 MODE = helpers.env.mode()
-S = protocol.study(MODE)
+S = study.study(MODE)
 BUDGET = 0.5
 print(f"{MODE} mode: DigitsCNN of width {S.width} on {S.train_size} training images, {len(S.seeds)} seeds; "
       f"every comparison at a {BUDGET:.0%} parameter budget, fine-tuned for {S.long_finetune_steps} steps")
@@ -63,9 +72,9 @@ print(f"{MODE} mode: DigitsCNN of width {S.width} on {S.train_size} training ima
 # recovered most of the accuracy.
 
 # %%
-datas = protocol.load_splits(S, device)
-baselines = protocol.train_baselines(datas, S)
-T = S.train_steps(datas[S.seeds[0]])
+datas = study.load_splits(S, device)
+baselines = study.train_baselines(datas, S)
+T = S.train_steps
 model0 = baselines[S.seeds[0]]
 predictor = ParameterModel(model0, datas[S.seeds[0]].example_inputs(), ignored_layers=[model0.classifier])
 P = predictor.solve(BUDGET)
@@ -83,7 +92,7 @@ def pruner_for(importance, p=P, ratios=None):
     return prune
 
 
-lr, _ = protocol.choose_finetune_lr(S, baselines, datas, pruner_for(lambda: tp.importance.GroupMagnitudeImportance(p=2)),
+lr, _ = study.choose_finetune_lr(S, baselines, datas, pruner_for(lambda: tp.importance.GroupMagnitudeImportance(p=2)),
                                     BUDGET)
 print(f"p = {P:.3f} removes {predictor.reduction(P):.1%} of the parameters; fine-tuning learning rate chosen "
       f"on validation: {lr:g}")
@@ -148,10 +157,11 @@ CRITERIA = {"L1": pruner_for(lambda: tp.importance.GroupMagnitudeImportance(p=1)
             "BN scale": pruner_for(tp.importance.BNScaleImportance),
             "Taylor": taylor_pruner(),
             "random": pruner_for(tp.importance.RandomImportance)}
-runs = [protocol.prune_and_tune(name, BUDGET, baselines[seed], datas[seed], prune, S.long_finetune_steps, lr, seed, T)
+runs = [training.prune_and_fine_tune(baselines[seed], datas[seed], prune, S.long_finetune_steps, lr=lr, seed=seed,
+                                     arm=name, budget=BUDGET, pretrain_steps=T)
         for name, prune in CRITERIA.items() for seed in S.seeds]
 rows = [r.row() for r in runs]
-criteria = protocol.summarise(rows, ("acc_test_pruned", "acc_test"))
+criteria = training.summarise(rows, ("acc_test_pruned", "acc_test"))
 assert {r.params for r in runs} == {predictor.params(P)}  # every criterion removes the same count
 Markdown(format_table(criteria, [("arm", "criterion", "", "left"), ("params", "parameters", ",d"),
                                  ("acc_test_pruned_text", "test acc., pruned + BN refresh", ""),
@@ -161,22 +171,22 @@ Markdown(format_table(criteria, [("arm", "criterion", "", "left"), ("params", "p
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
 names = list(CRITERIA)
-plots.errorbars(ax, criteria, "acc_test_pruned", names, offset=-0.1, label="pruned, batch norm refreshed")
-plots.errorbars(ax, criteria, "acc_test", names, offset=0.1, fmt="s",
+report.errorbars(ax, criteria, "acc_test_pruned", names, offset=-0.1, label="pruned, batch norm refreshed")
+report.errorbars(ax, criteria, "acc_test", names, offset=0.1, fmt="s",
                    label=f"then fine-tuned ({S.long_finetune_steps} steps)")
 ax.set_ylabel("test accuracy (%)")
 ax.set_title(f"Importance criteria at {BUDGET:.0%} of the parameters removed ({len(S.seeds)} seeds, {MODE} mode)")
 ax.legend(loc="center right")
-plots.save(fig, f"12_criteria_{MODE}")
+report.save(fig, f"12_criteria_{MODE}")
 training.write_csv(rows, f"12_criteria_{MODE}", device)
 plt.show()
 
 # %%
-versus = [{"criterion": name, **{f"{key}_d": protocol.paired(rows, key, {"arm": name}, {"arm": "L2"})
+versus = [{"criterion": name, **{f"{key}_d": study.paired(rows, key, {"arm": name}, {"arm": "L2"})
                                  for key in ("acc_test_pruned", "acc_test")}} for name in CRITERIA if name != "L2"]
 for v in versus:
     for key in ("acc_test_pruned", "acc_test"):
-        v[f"{key}_t"] = f"{protocol.points(*v[f'{key}_d'])}, {protocol.verdict(*v[f'{key}_d'][1:])}"
+        v[f"{key}_t"] = f"{study.points(*v[f'{key}_d'])}, {study.verdict(*v[f'{key}_d'][1:])}"
 spread = {key: max(c[f"{key}_mean"] for c in criteria) - min(c[f"{key}_mean"] for c in criteria)
           for key in ("acc_test_pruned", "acc_test")}
 assert spread["acc_test"] < spread["acc_test_pruned"]  # the fine-tune narrows the differences between criteria
@@ -211,8 +221,8 @@ def prune_one(model, data, name, ratio):
 
 
 LAYERS = [name for name, m in model0.named_modules() if isinstance(m, torch.nn.Conv2d)]
-scan = protocol.sensitivity(baselines, datas, LAYERS, S.scan_ratios, prune_one)
-scan_summary = protocol.summarise(scan, ("drop",), by=("layer", "ratio"))
+scan = study.sensitivity(baselines, datas, LAYERS, S.scan_ratios, prune_one)
+scan_summary = training.summarise(scan, ("drop",), by=("layer", "ratio"))
 training.write_csv(scan, f"12_sensitivity_{MODE}", device)
 Markdown(format_table([{"layer": n, **{f"r{r}": next(s["drop_text"] for s in scan_summary if (s["layer"], s["ratio"]) == (n, r))
                                        for r in S.scan_ratios}} for n in LAYERS],
@@ -249,11 +259,11 @@ ax.set_xlabel("channel ratio of the one layer pruned")
 ax.set_ylabel("validation accuracy lost (points)")
 ax.set_title(f"Sensitivity scan, no fine-tune ({len(S.seeds)} seeds, {MODE} mode)")
 ax.legend(title="layer pruned alone")
-plots.save(fig, f"12_sensitivity_{MODE}")
+report.save(fig, f"12_sensitivity_{MODE}")
 plt.show()
 
 # %%
-drops = protocol.mean_drops(scan)
+drops = study.mean_drops(scan)
 at_half = {name: float(np.interp(0.5, *drops[name])) for name in LAYERS}
 for name in LAYERS:
     assert drops[name][1][-1] > drops[name][1][1]  # each layer loses more the more it is pruned
@@ -265,7 +275,7 @@ print("validation points lost at ratio 0.5, layer alone: "
 # ## 4. Non-uniform ratios for the same parameter budget
 #
 # The scan ranks what each step of ratio costs in accuracy; the predictor says what it saves in
-# parameters. `protocol.greedy_ratios` starts with nothing pruned and, step by step (0.05 of ratio),
+# parameters. `study.greedy_ratios` starts with nothing pruned and, step by step (0.05 of ratio),
 # raises the layer whose next step costs the least scanned accuracy per parameter removed, until the
 # exact count is no more than the uniform arm's. Every count is asked of the predictor with the dict
 # `BasePruner` will get, before anything is pruned. The last step may overshoot the budget; steps
@@ -277,7 +287,7 @@ def params_with(ratios):
 
 
 budget_params = predictor.params(P)  # the uniform arm's exact count
-RATIOS = protocol.greedy_ratios(drops, params_with, budget_params)
+RATIOS = study.greedy_ratios(drops, params_with, budget_params)
 assert max(RATIOS.values()) - min(RATIOS.values()) >= 0.2  # far from uniform
 assert RATIOS[max(at_half, key=at_half.get)] < max(RATIOS.values())  # the most sensitive layer is spared
 Markdown(format_table([{"layer": n, "ratio": r, "scan": at_half[n]} for n, r in RATIOS.items()],
@@ -286,13 +296,14 @@ Markdown(format_table([{"layer": n, "ratio": r, "scan": at_half[n]} for n, r in 
          + f"\n\nPredicted: {params_with(RATIOS):,} parameters left; the uniform p = {P:.3f} leaves {budget_params:,}.")
 
 # %%
-nonuniform = [protocol.prune_and_tune("non-uniform", BUDGET, baselines[seed], datas[seed],
-                                      pruner_for(lambda: tp.importance.GroupMagnitudeImportance(p=2), 0.0, RATIOS),
-                                      S.long_finetune_steps, lr, seed, T) for seed in S.seeds]
+nonuniform = [training.prune_and_fine_tune(baselines[seed], datas[seed],
+                                           pruner_for(lambda: tp.importance.GroupMagnitudeImportance(p=2), 0.0, RATIOS),
+                                           S.long_finetune_steps, lr=lr, seed=seed, arm="non-uniform", budget=BUDGET,
+                                           pretrain_steps=T) for seed in S.seeds]
 assert {r.params for r in nonuniform} == {params_with(RATIOS)}  # the predictor's count, to the parameter
 assert params_with(RATIOS) <= budget_params  # the same budget: no more parameters than the uniform arm
 rows2 = [r.row() for r in nonuniform] + [{**r, "arm": "uniform"} for r in rows if r["arm"] == "L2"]
-compared = protocol.summarise(rows2, ("acc_test_pruned", "acc_test"))
+compared = training.summarise(rows2, ("acc_test_pruned", "acc_test"))
 training.write_csv(rows2, f"12_nonuniform_{MODE}", device)
 print(f"non-uniform: {nonuniform[0].params:,} parameters after pruning ({nonuniform[0].param_reduction:.1%} removed), "
       f"as predicted; uniform: {budget_params:,}")
@@ -302,23 +313,23 @@ Markdown(format_table(compared, [("arm", "ratios", "", "left"), ("params", "para
 
 # %%
 fig, ax = plt.subplots(figsize=(5.5, 4))
-plots.errorbars(ax, compared, "acc_test_pruned", [c["arm"] for c in compared], offset=-0.08,
+report.errorbars(ax, compared, "acc_test_pruned", [c["arm"] for c in compared], offset=-0.08,
                    label="pruned, batch norm refreshed")
-plots.errorbars(ax, compared, "acc_test", [c["arm"] for c in compared], offset=0.08, fmt="s",
+report.errorbars(ax, compared, "acc_test", [c["arm"] for c in compared], offset=0.08, fmt="s",
                    label=f"then fine-tuned ({S.long_finetune_steps} steps)")
 ax.set_ylabel("test accuracy (%)")
 ax.set_title(f"Same parameter budget ({BUDGET:.0%}), {len(S.seeds)} seeds")
 ax.legend(loc="center right")
-plots.save(fig, f"12_nonuniform_{MODE}")
+report.save(fig, f"12_nonuniform_{MODE}")
 plt.show()
 
 # %%
-gain = {key: protocol.paired(rows2, key, {"arm": "non-uniform"}, {"arm": "uniform"}) for key in ("acc_test_pruned", "acc_test")}
-assert protocol.verdict(*gain["acc_test_pruned"][1:]) == "higher"  # the scan's ratios keep more right after pruning
+gain = {key: study.paired(rows2, key, {"arm": "non-uniform"}, {"arm": "uniform"}) for key in ("acc_test_pruned", "acc_test")}
+assert study.verdict(*gain["acc_test_pruned"][1:]) == "higher"  # the scan's ratios keep more right after pruning
 assert abs(gain["acc_test"][0]) < 0.02  # after the fine-tune, the two are within a couple of points
 Markdown(f"Non-uniform minus uniform, same seed, same parameter budget: right after pruning "
-         f"**{protocol.points(*gain['acc_test_pruned'])}** ({protocol.verdict(*gain['acc_test_pruned'][1:])}); "
-         f"after the fine-tune **{protocol.points(*gain['acc_test'])}** ({protocol.verdict(*gain['acc_test'][1:])}).")
+         f"**{study.points(*gain['acc_test_pruned'])}** ({study.verdict(*gain['acc_test_pruned'][1:])}); "
+         f"after the fine-tune **{study.points(*gain['acc_test'])}** ({study.verdict(*gain['acc_test'][1:])}).")
 
 # %% [markdown]
 # The ratios the scan picked are far from uniform: they prune hardest where a channel is cheap in
@@ -341,14 +352,16 @@ Markdown(f"Non-uniform minus uniform, same seed, same parameter budget: right af
 # `figures/12_*_full.csv`; on a CPU, this cell shows those records when they exist.
 
 # %%
-from helpers.tooling import records
-
-full_csv = plots.figures_dir() / "12_criteria_full.csv"
-if MODE == "quick" and full_csv.exists():
-    for name in ("criteria", "nonuniform"):
-        stamp, full_rows = records.read(plots.figures_dir() / f"12_{name}_full.csv")
+full = {}
+for name in ("criteria", "nonuniform"):
+    try:
+        full[name] = results.read(f"12_{name}_full")  # this run's folder first, then the committed figures/
+    except ValueError:  # not recorded yet
+        pass
+if MODE == "quick" and len(full) == 2:
+    for name, (stamp, full_rows) in full.items():
         print(f"full mode, {name}: {stamp['device']}, {stamp['date']}")
-        display(Markdown(format_table(protocol.summarise(full_rows, ("acc_test_pruned", "acc_test")),
+        display(Markdown(format_table(training.summarise(full_rows, ("acc_test_pruned", "acc_test")),
                                       [("arm", "arm", "", "left"), ("acc_test_pruned_text", "pruned + BN refresh", ""),
                                        ("acc_test_text", "fine-tuned", "")])))
 else:

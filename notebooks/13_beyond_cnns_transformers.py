@@ -16,17 +16,26 @@
 #
 # **Study time**: about 45 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 13 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 58 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
-# Colab only: fetch the course and its pinned packages (does nothing elsewhere)
+# Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
+# elsewhere). What Colab has stays, its CUDA build of torch above all: the course runs on any torch>=2.11
+# (pyproject.toml), and the pinned one would download gigabytes again.
 import sys
 if "google.colab" in sys.modules:
     import os, subprocess
+    from importlib.metadata import distributions
     if not os.path.isdir("/content/course"):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/channel-pruning-course/course",
                         "/content/course"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+        have = {str(d.name).lower().replace("_", "-") for d in distributions()}
+        with open("/content/course/pins.txt") as f:
+            lacking = [line for line in f if line.split("==")[0].strip() not in have]
+        with open("/content/pins-colab.txt", "w") as f:
+            f.writelines(lacking)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "/content/pins-colab.txt",
+                        "-e", "/content/course"], check=True)
     sys.path.insert(0, "/content/course")
     os.chdir("/content/course/notebooks")
 
@@ -47,12 +56,12 @@ import torchvision
 from IPython.display import Markdown, display
 from torch import nn
 
-from helpers import attention, counting, theory, zoo
-from helpers.decoder import Decoder, DecoderConfig
+from helpers import counting, pruning, theory, zoo
+from helpers.zoo import Decoder, DecoderConfig
 from helpers.predict import ParameterModel
 from helpers.pruning import prune_copy
 from helpers.sweep import heads_alone, transformer_sweep
-from helpers.tables import format_table
+from helpers.report import format_table
 
 RATIOS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
 # Torch-Pruning warns about parameters held outside the layers it knows (the decoder's RMSNorm weights,
@@ -65,12 +74,12 @@ warnings.filterwarnings("ignore", message=".*[Uu]nwrapped parameters.*")
 # should carry over; but its widths are of four kinds (the hidden size every block reads and writes, the
 # heads, the dimensions inside each head, the MLP's intermediate size), Torch-Pruning must be told
 # where the heads are, and a language model keeps a large vocabulary on both ends. This notebook
-# prunes a LLaMA-style decoder (`helpers.decoder`, built from a configuration, nothing downloaded) and
+# prunes a LLaMA-style decoder (`helpers.zoo.Decoder`, built from a configuration, nothing downloaded) and
 # torchvision's ViT-B/16 with Torch-Pruning's own pruner, and predicts every count before pruning.
 #
 # ## A decoder block, tensor by tensor
 #
-# `helpers.decoder.Decoder` holds the layers of a LLaMA checkpoint under their names: a token
+# `helpers.zoo.Decoder` holds the layers of a LLaMA checkpoint under their names: a token
 # embedding `embed_tokens` (`V × d`), then `L` blocks, each with an RMSNorm (`d`), attention with
 # `q_proj`, `k_proj`, `v_proj` (`d → d`, split into `h` heads of `d/h` dimensions) and `o_proj`
 # (`d → d`), an RMSNorm (`d`) and a SwiGLU MLP with `gate_proj`, `up_proj` (`d → m`) and
@@ -91,7 +100,7 @@ warnings.filterwarnings("ignore", message=".*[Uu]nwrapped parameters.*")
 # $$ \text{params}(k) = \underbrace{L\,(4d^2 + 3dm)}_{A}\,k^2 + \underbrace{2Vd + (2L+1)\,d}_{B}\,k . $$
 #
 # A tiny configuration, its `A` and `B` by that formula, and what `ParameterModel` reads from
-# Torch-Pruning's dependency graph (with the heads found by `helpers.attention.find_heads`):
+# Torch-Pruning's dependency graph (with the heads found by `helpers.pruning.find_heads`):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -120,7 +129,7 @@ Markdown(format_table(tiny_predictor.breakdown(), [("role", "role", "", "left"),
 # V projection with its number of heads): with `prune_head_dims=True` it prunes the same fraction of
 # dimensions in every head, with `prune_num_heads=True` whole heads (`head_pruning_ratio` of them).
 # After pruning, the attention modules must be told their head count, which the pruner keeps in
-# `pruner.num_heads` (that is the first of `helpers.attention.after_pruning`'s two fixes):
+# `pruner.num_heads` (that is the first of `helpers.pruning.after_pruning`'s two fixes):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -263,11 +272,11 @@ for head_ratio in (0.5, 0.9):
     model = tiny_decoder()
     pruner = tp.pruner.BasePruner(
         model, ids, importance=tp.importance.GroupMagnitudeImportance(p=2), pruning_ratio=0.0,
-        ignored_layers=[model.lm_head], num_heads=attention.find_heads(model), prune_num_heads=True,
+        ignored_layers=[model.lm_head], num_heads=pruning.find_heads(model), prune_num_heads=True,
         prune_head_dims=False, head_pruning_ratio=head_ratio,
         pruning_ratio_dict={key: head_ratio for key in qkv(model)})
     pruner.step()
-    attention.after_pruning(model, pruner)  # num_heads from pruner.num_heads, unless it reached 0
+    pruning.after_pruning(model, pruner)  # num_heads from pruner.num_heads, unless it reached 0
     attn = model.layers[0].self_attn
     with torch.no_grad():
         shape = tuple(model(ids).shape)
@@ -279,7 +288,7 @@ for head_ratio in (0.5, 0.9):
 # %%
 grid = np.round(np.arange(0.0, 0.81, 0.02), 2)
 fig, ax = plt.subplots()
-helpers.plots.rule_axes(ax, p_max=0.8)
+helpers.report.rule_axes(ax, p_max=0.8)
 for i, name in enumerate(SETTINGS):
     color = f"C{i}"
     if name == "whole heads only":
@@ -294,7 +303,7 @@ for i, name in enumerate(SETTINGS):
     ax.plot([r["p"] for r in points], [r["measured"] for r in points], "o", color=color, label=name)
 ax.set_title("A tiny decoder, each width alone and all of them: exact (lines), pruned (dots)")
 ax.legend(fontsize=7)
-helpers.plots.save(fig, "13_pruning_kinds")
+helpers.report.save(fig, "13_pruning_kinds")
 plt.show()
 
 # %% [markdown]
@@ -402,7 +411,7 @@ del model
 # %% [markdown]
 # What works is `out_channel_groups={attention: 12}`: the hidden size's group is then pruned per head,
 # the same number of channels in each of the 12 slices of 64, so it stays a multiple of 12.
-# `helpers.attention.pruner_kwargs` adds it; here it is written out at `p = 0.1`, with the second fix of
+# `helpers.pruning.pruner_kwargs` adds it; here it is written out at `p = 0.1`, with the second fix of
 # `after_pruning` (the ViT reads its width from `hidden_dim` at every call):
 
 # %%
@@ -507,7 +516,7 @@ Markdown(format_table(curve_rows, [("model", "every width at p", "", "left"),
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
-helpers.plots.rule_axes(left, p_max=0.8)
+helpers.report.rule_axes(left, p_max=0.8)
 grid = np.round(np.arange(0.0, 0.81, 0.01), 2)
 for i, (name, pm) in enumerate(models.items()):
     left.plot(grid, 1 - pm.params_at(grid) / pm.params_before, color=f"C{i}", linewidth=1, label=f"{name} (exact)")
@@ -531,7 +540,7 @@ right.set_xlim(0, 1)
 right.set_xlabel("share of the parameters")
 right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, fontsize=7)
 right.set_title("Where the parameters sit")
-helpers.plots.save(fig, "13_transformers_vs_rule")
+helpers.report.save(fig, "13_transformers_vs_rule")
 plt.show()
 
 # %% [markdown]
@@ -664,6 +673,6 @@ passed = helpers.checks.check("13-small-decoder-reduction", small_reduction)
 # - Dosovitskiy et al., "An Image is Worth 16x16 Words", ICLR 2021,
 #   [arXiv:2010.11929](https://arxiv.org/abs/2010.11929): the Vision Transformer.
 # - Touvron et al., "LLaMA: Open and Efficient Foundation Language Models", 2023,
-#   [arXiv:2302.13971](https://arxiv.org/abs/2302.13971): the decoder `helpers.decoder` writes out.
+#   [arXiv:2302.13971](https://arxiv.org/abs/2302.13971): the decoder `helpers.zoo.Decoder` writes out.
 #
 # This is the course's last notebook: back to the [course map](../README.md#course-map).

@@ -1,38 +1,26 @@
 import pytest
-import torch
-from torch import nn
 
 from helpers import budget, counting, predict, theory
 
 
-def tiny():
-    torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
-        nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)).eval()
-    return model, torch.randn(1, 3, 16, 16), [model[-1]]
-
-
-def test_pruned_reduction_matches_the_predictor():
-    predictor = predict.ParameterModel(*tiny())
-    assert budget.pruned_reduction(tiny(), 0.0) == 0.0
+def test_pruned_reduction_matches_the_predictor(tiny_cnn):
+    predictor = predict.ParameterModel(*tiny_cnn())
+    assert budget.pruned_reduction(tiny_cnn(), 0.0) == 0.0
     for p in (0.2, 0.5):
-        assert budget.pruned_reduction(tiny(), p) == pytest.approx(predictor.reduction(p), abs=1e-12)
-    assert budget.pruned_reduction(tiny(), 0.5, iterative_steps=5) == pytest.approx(predictor.reduction(0.5))
+        assert budget.pruned_reduction(tiny_cnn(), p) == pytest.approx(predictor.reduction(p), abs=1e-12)
+    assert budget.pruned_reduction(tiny_cnn(), 0.5, iterative_steps=5) == pytest.approx(predictor.reduction(0.5))
 
 
-def test_pruned_reduction_takes_a_ratio_dict_naming_the_model_s_layers():
-    built = tiny()
+def test_pruned_reduction_takes_a_ratio_dict_naming_the_model_s_layers(tiny_cnn):
+    built = tiny_cnn()
     uniform = budget.pruned_reduction(built, 0.5)
     spared = budget.pruned_reduction(built, 0.5, pruning_ratio_dict={built[0][6]: 0.1})
     assert spared < uniform
 
 
-def test_bisection_prunes_until_the_budget_is_met():
-    predictor = predict.ParameterModel(*tiny())
-    search = budget.bisect_by_pruning(tiny(), 0.5, tol=0.005)
+def test_bisection_prunes_until_the_budget_is_met(tiny_cnn):
+    predictor = predict.ParameterModel(*tiny_cnn())
+    search = budget.bisect_by_pruning(tiny_cnn(), 0.5, tol=0.005)
     assert abs(search.reduction - 0.5) <= 0.005
     assert search.evaluations == len(search.trace) >= 2
     assert (search.channel_ratio, search.reduction) in search.trace
@@ -43,32 +31,27 @@ def test_bisection_prunes_until_the_budget_is_met():
     assert solved.evaluations == 0
 
 
-def test_bisection_stops_at_the_bracket_or_the_evaluation_limit():
-    search = budget.bisect_by_pruning(tiny(), 0.5, tol=0.0, max_evaluations=4)
+def test_bisection_stops_at_the_bracket_or_the_evaluation_limit(tiny_cnn):
+    search = budget.bisect_by_pruning(tiny_cnn(), 0.5, tol=0.0, max_evaluations=4)
     assert search.evaluations == 4
-    search = budget.bisect_by_pruning(tiny(), 0.5, tol=0.0, p_tol=0.2)
+    search = budget.bisect_by_pruning(tiny_cnn(), 0.5, tol=0.0, p_tol=0.2)
     assert search.evaluations <= 4
 
 
-def test_bisection_works_for_global_pruning():
-    search = budget.bisect_by_pruning(tiny(), 0.4, tol=0.01, global_pruning=True)
+def test_bisection_works_for_global_pruning(tiny_cnn):
+    search = budget.bisect_by_pruning(tiny_cnn(), 0.4, tol=0.01, global_pruning=True)
     assert abs(search.reduction - 0.4) <= 0.01
 
 
-def test_unreachable_budget_is_explained():
+def test_unreachable_budget_is_explained(tiny_cnn):
     with pytest.raises(ValueError, match="not reached even at p=0.3"):
-        budget.bisect_by_pruning(tiny(), 0.9, p_max=0.3)
+        budget.bisect_by_pruning(tiny_cnn(), 0.9, p_max=0.3)
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        budget.bisect_by_pruning(tiny(), 1.5)
+        budget.bisect_by_pruning(tiny_cnn(), 1.5)
 
 
-def test_rule_inverse_is_the_theory_inverse():
-    assert budget.rule_inverse(0.51) == pytest.approx(0.3)
-    assert theory.param_reduction(budget.rule_inverse(0.7)) == pytest.approx(0.7)
-
-
-def test_widths_and_removed_fractions():
-    model, inputs, ignored = tiny()
+def test_widths_and_removed_fractions(tiny_cnn):
+    model, inputs, ignored = tiny_cnn()
     before = budget.out_widths(model)
     assert before == {"0": 32, "3": 64, "6": 64, "11": 10}
     from helpers import pruning
@@ -87,12 +70,12 @@ def test_budget_table_rule_vs_solver():
     assert abs(row["miss_solve_pp"]) < 0.1
 
 
-def test_prune_measured_reports_per_layer_fractions_without_the_classifier():
-    built = tiny()
+def test_prune_measured_reports_per_layer_fractions_without_the_classifier(tiny_cnn):
+    built = tiny_cnn()
     pruned = budget.prune_measured(built, 0.5, pruning_ratio_dict={built[0][6]: 0.25})
     assert pruned.fractions == {"0": 0.5, "3": 0.5, "6": 0.25}
     assert pruned.model[-1].out_features == 10
-    assert built[0][6].out_channels == tiny()[0][6].out_channels  # the original is untouched
+    assert built[0][6].out_channels == tiny_cnn()[0][6].out_channels  # the original is untouched
     assert pruned.reduction == pytest.approx(1 - counting.n_params(pruned.model) / counting.n_params(built[0]))
 
 

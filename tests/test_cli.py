@@ -6,8 +6,7 @@ import sys
 import pytest
 import torch
 
-from helpers import zoo
-from helpers.tooling import records
+from helpers import results, zoo
 from helpers.tooling.cli import main
 
 
@@ -66,7 +65,7 @@ def test_reproduce_small_run(tmp_path):
     assert "| resnet18 | 1.82G | 73.3% (73.3%) | 0 |" in done.stdout
     for name in ("reproduce_table.md", "reproduce_table.csv", "reproduce_curves.png", "reproduce_abc_shares.png"):
         assert (tmp_path / name).stat().st_size > 0
-    stamp, rows = records.read(tmp_path / "reproduce_table.csv")
+    stamp, rows = results.read(tmp_path / "reproduce_table.csv")
     assert stamp["device"].startswith("CPU") and stamp["torch-pruning"]
     assert [(r["model"], r["channel_ratio"], r["params_after"]) for r in rows] == [("resnet18", 0.5, 3_055_880)]
     # measured by Torch-Pruning's counter after pruning, predicted before it: the same integer

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from helpers import counting, pruning, zoo
-from helpers.tooling.exercises import theory as theory_exercises
+from helpers.checks import theory as theory_exercises
 
 
 @pytest.mark.parametrize("layer", [

@@ -1,10 +1,7 @@
-import os
-from pathlib import Path
-
 import pytest
 import torch
 
-from helpers import env, plots
+from helpers import env
 
 
 def test_mode_switch(monkeypatch):
@@ -41,14 +38,9 @@ def test_versions_name_the_real_torch_pruning_release():
     assert env.versions()["torch-pruning"] == "1.6.1"
 
 
-def test_figures_land_in_the_repository_whatever_the_cwd(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert plots.figures_dir() == Path(plots.__file__).resolve().parent.parent / "figures"
-    assert not (tmp_path / "figures").exists()
-    assert os.path.isabs(plots.figures_dir("figures"))
-
-
-def test_figures_can_be_redirected(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_FIGURES_DIR", str(tmp_path / "out"))
-    assert plots.figures_dir() == tmp_path / "out"
-    assert plots.figures_dir("figures") == plots.FIGURES  # an explicit folder wins
+def test_for_mode_picks_the_setting_of_the_mode(monkeypatch):
+    choices = {"quick": 1, "full": 2}
+    monkeypatch.setenv("COURSE_MODE", "full")
+    assert env.for_mode(choices) == 2 and env.for_mode(choices, "quick") == 1
+    with pytest.raises(ValueError, match="mode must be one of \\['full', 'quick'\\]"):
+        env.for_mode(choices, "fast")

@@ -2,7 +2,7 @@
 import pytest
 
 from helpers import checks
-from helpers.tooling import exercises  # noqa: F401  (registers them)
+from helpers.checks import accuracy, practice, study, theory, transformers  # noqa: F401  (registers them)
 
 NAMES = sorted(checks.EXERCISES)
 
@@ -22,8 +22,6 @@ def test_typical_mistake_fails(name, capsys):
 
 
 def test_unanswered_is_not_passed(capsys):
-    if not NAMES:
-        pytest.skip("no exercises registered")
     assert not checks.check(NAMES[0], ...)
     assert "not answered" in capsys.readouterr().out
 
@@ -34,7 +32,5 @@ def test_unknown_exercise_is_named():
 
 
 def test_reveal_prints_the_solution(capsys):
-    if not NAMES:
-        pytest.skip("no exercises registered")
     checks.reveal(NAMES[0])
     assert "def " in capsys.readouterr().out

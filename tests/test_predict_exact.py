@@ -9,8 +9,7 @@ from test_predict import assert_solves
 from torch import nn
 
 from helpers import pruning, zoo
-from helpers.predict import ParameterModel
-from helpers.unsupported import UnsupportedModel
+from helpers.predict import ParameterModel, UnsupportedModel
 
 RATIOS = [0.05, 0.3, 0.5, 0.55, 0.8, 0.97]
 ROUND_TOS = [None, 3, 8]

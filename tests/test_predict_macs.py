@@ -8,24 +8,12 @@ from torch import nn
 
 from helpers import zoo
 from helpers.counting import n_macs
-from helpers.predict import ParameterModel
+from helpers.predict import ParameterModel, UnsupportedModel
 from helpers.pruning import prune_copy
-from helpers.unsupported import UnsupportedModel
 
 FAST = ["resnet18", "mobilenet_v3_small", "squeezenet1_1", "regnet_y_400mf"]
 # (classifier ignored, round_to, iterative_steps, channel ratios)
 SETTINGS = [(True, None, 1, (0.2, 0.5, 0.85)), (False, 8, 1, (0.37,)), (True, 8, 3, (0.5,))]
-
-
-@pytest.fixture(scope="module")
-def built():
-    cache = {}
-
-    def get(name):
-        if name not in cache:
-            cache[name] = zoo.build(name)
-        return cache[name]
-    return get
 
 
 def _assert_exact(model, inputs, ignored, round_to, steps, ratios):
@@ -44,16 +32,16 @@ def _assert_exact(model, inputs, ignored, round_to, steps, ratios):
 
 @pytest.mark.parametrize("ignore,round_to,steps,ratios", SETTINGS, ids=lambda v: str(v))
 @pytest.mark.parametrize("name", FAST)
-def test_macs_equal_torch_pruning(built, name, ignore, round_to, steps, ratios):
-    model, inputs, ignored = built(name)
+def test_macs_equal_torch_pruning(zoo_model, name, ignore, round_to, steps, ratios):
+    model, inputs, ignored = zoo_model(name)
     _assert_exact(model, inputs, ignored if ignore else [], round_to, steps, ratios)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("ignore,round_to,steps", CONFIGS, ids=lambda v: str(v))
 @pytest.mark.parametrize("name", zoo.names())
-def test_macs_equal_torch_pruning_over_the_zoo(built, name, ignore, round_to, steps):
-    model, inputs, ignored = built(name)
+def test_macs_equal_torch_pruning_over_the_zoo(zoo_model, name, ignore, round_to, steps):
+    model, inputs, ignored = zoo_model(name, small=True)
     _assert_exact(model, inputs, ignored if ignore else [], round_to, steps, RATIOS)
 
 
@@ -132,8 +120,8 @@ def test_a_layer_whose_channels_cannot_be_followed_is_refused_for_macs_only():
 
 # ---- coefficients and breakdown ------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def resnet18(built):
-    model, inputs, ignored = built("resnet18")
+def resnet18(zoo_model):
+    model, inputs, ignored = zoo_model("resnet18")
     return ParameterModel(model, inputs, ignored)
 
 
@@ -168,8 +156,8 @@ def _grid_best(predictor, target, step=10_000):
 
 @pytest.mark.parametrize("round_to", [None, 8])
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small", "regnet_y_400mf"])
-def test_mac_solver_is_the_best_ratio_on_a_fine_grid(built, name, round_to):
-    predictor = ParameterModel(*built(name), round_to=round_to)
+def test_mac_solver_is_the_best_ratio_on_a_fine_grid(zoo_model, name, round_to):
+    predictor = ParameterModel(*zoo_model(name), round_to=round_to)
     p_max, r_max = predictor.max_reduction(by="macs")
     ps = np.arange(100_000) / 100_000
     assert r_max >= 1.0 - predictor.macs_at(ps).min() / predictor.macs_before
@@ -186,8 +174,8 @@ def test_mac_solver_is_the_best_ratio_on_a_fine_grid(built, name, round_to):
 
 
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small"])
-def test_mac_solved_ratio_prunes_to_the_predicted_count(built, name):
-    model, inputs, ignored = built(name)
+def test_mac_solved_ratio_prunes_to_the_predicted_count(zoo_model, name):
+    model, inputs, ignored = zoo_model(name)
     predictor = ParameterModel(model, inputs, ignored)
     p = predictor.solve(0.5, by="macs")
     result = prune_copy(model, inputs, p, ignored)

@@ -2,10 +2,10 @@
 table is what `make reproduce` generates."""
 import pytest
 
-from helpers import tp_readme
+from helpers import results, sweep
+from helpers.results import FIGURES
 from helpers.tooling import readme as readme_blocks
-from helpers.tooling import records, reproduce
-from helpers.tooling.paths import FIGURES
+from helpers.tooling import reproduce
 
 
 def test_readme_blocks_match_generated_files():
@@ -22,8 +22,8 @@ def test_reproduce_regenerates_the_committed_table(tmp_path):
     result = reproduce.main(readme_config=True, out=tmp_path, progress=False)
     assert result["markdown"] == (FIGURES / reproduce.TABLE_MD).read_text()
     # Torch-Pruning's README latency log, to the printed digit
-    assert [r["params_m"] for r in result["readme"]] == list(tp_readme.PARAMS_M)
-    assert [r["macs_g"] for r in result["readme"]] == list(tp_readme.MACS_G)
+    assert [r["params_m"] for r in result["readme"]] == list(sweep.README.PARAMS_M)
+    assert [r["macs_g"] for r in result["readme"]] == list(sweep.README.MACS_G)
     assert all(r["params_after"] == r["predicted_params_after"] for r in result["zoo"])
     assert all(r["macs_after"] == r["predicted_macs_after"] for r in result["zoo"])
     assert all(r["mac_reduction"] == r["predicted_mac_reduction"] for r in result["zoo"])
@@ -32,7 +32,7 @@ def test_reproduce_regenerates_the_committed_table(tmp_path):
 
 def test_committed_rows_predict_params_and_macs_exactly():
     """Every generated row of figures/: the counts predicted before pruning equal those measured after."""
-    _, rows = records.read(FIGURES / reproduce.TABLE_CSV)
+    _, rows = results.read(FIGURES / reproduce.TABLE_CSV)
     assert len({r["model"] for r in rows}) >= 12
     for r in rows:
         where = f"{r['model']} p={r['channel_ratio']}"

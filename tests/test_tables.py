@@ -1,6 +1,6 @@
 import pytest
 
-from helpers.tables import format_table
+from helpers.report import format_table
 
 
 def test_format_table_cells_alignment_and_missing_values():

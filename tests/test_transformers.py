@@ -8,11 +8,10 @@ import torch
 import torchvision
 from torch import nn
 
-from helpers import attention, pruning, sweep, zoo
-from helpers.decoder import Decoder, DecoderConfig
-from helpers.predict import ParameterModel
+from helpers import _core, pruning, sweep, zoo
+from helpers.predict import ParameterModel, UnsupportedModel
 from helpers.tooling import reproduce
-from helpers.unsupported import UnsupportedModel
+from helpers.zoo import Decoder, DecoderConfig
 
 TINY = DecoderConfig(vocab_size=500, hidden_size=64, intermediate_size=160, num_layers=2, num_heads=4)
 RATIOS = (0.1, 0.3, 0.5, 0.77)
@@ -64,15 +63,15 @@ def test_decoder_config_and_shapes():
 
 def test_heads_are_found_and_passed_under_torch_prunings_names():
     model, _, _ = _decoder()
-    heads = attention.find_heads(model)
+    heads = _core.find_heads(model)
     assert len(heads) == 3 * TINY.num_layers and set(heads.values()) == {TINY.num_heads}
-    assert attention.pruner_kwargs(model)["num_heads"] == heads
+    assert _core.pruner_kwargs(model)["num_heads"] == heads
     given = {model.layers[0].self_attn.q_proj: 2}
-    assert attention.pruner_kwargs(model, {"num_heads": given})["num_heads"] is given  # the caller's win
+    assert _core.pruner_kwargs(model, {"num_heads": given})["num_heads"] is given  # the caller's win
     vit, _, _ = _vit()
-    groups = attention.pruner_kwargs(vit)["out_channel_groups"]
+    groups = _core.pruner_kwargs(vit)["out_channel_groups"]
     assert list(groups.values()) == [4, 4] and all(isinstance(m, nn.MultiheadAttention) for m in groups)
-    assert attention.pruner_kwargs(nn.Sequential(nn.Linear(2, 2))) == {}
+    assert _core.pruner_kwargs(nn.Sequential(nn.Linear(2, 2))) == {}
 
 
 @pytest.mark.parametrize("p", RATIOS)

@@ -13,8 +13,9 @@ whole heads removed or head dimensions; embeddings), one ratio for every group o
 ``pruning_ratio_dict``.
 
 Exact or refused: where its count could differ from Torch-Pruning's, the build raises
-``helpers.unsupported.UnsupportedModel`` naming the layer (for MACs, on the first MAC question).
+``UnsupportedModel`` naming the layer (for MACs, on the first MAC question).
 """
+from .._core import UnsupportedModel
 from .model import ParameterModel
 
-__all__ = ["ParameterModel"]
+__all__ = ["ParameterModel", "UnsupportedModel"]

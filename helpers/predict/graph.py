@@ -19,9 +19,15 @@ import torch_pruning as tp
 from torch import nn
 from torch_pruning import ops
 
-from ..counting import is_depthwise, role, tensor_kind
-from ..pruning import dependency_graph, expand_ignored, ignored_modules
-from ..unsupported import UnsupportedModel
+from .._core import (
+    UnsupportedModel,
+    dependency_graph,
+    expand_ignored,
+    ignored_modules,
+    is_depthwise,
+    role,
+    tensor_kind,
+)
 from . import macs
 
 # Module types whose parameter shapes the replay follows, with the parameters Torch-Pruning's pruner
@@ -55,7 +61,6 @@ def refuse(name: str, module, why: str, fix: str = FIX) -> UnsupportedModel:
 class Dep:
     key: tuple  # the width counter this dependency shrinks
     per_channel: int  # entries removed there per root channel removed
-    checks_out: bool  # True: Torch-Pruning checks the target's output width, else its input width
     is_param: bool  # target is an unwrapped nn.Parameter (skipped by _check_pruning_ratio)
 
 
@@ -159,7 +164,7 @@ def _check_heads(model: nn.Module, num_heads: dict) -> None:
         if isinstance(module, nn.MultiheadAttention):
             raise refuse("", module, "is named in num_heads: Torch-Pruning then leaves the hidden size "
                          "whole (its attention group finds no layer to prune from)",
-                         "give it in out_channel_groups instead (helpers.attention.pruner_kwargs does), "
+                         "give it in out_channel_groups instead (helpers.pruning.pruner_kwargs does), "
                          "which prunes the hidden size alike in every head")
         if not isinstance(module, nn.Linear) or id(module) not in modules:
             raise ValueError("num_heads must map Q, K and V linear layers of the model to their heads, got "
@@ -333,7 +338,7 @@ def _groups(model, dg, ignored, widths, channel_groups, num_heads) -> list[Group
             if len(idxs) % channels:
                 raise refuse(name, target, f"loses {len(idxs)} entries per "
                              f"{channels} root channels, an uneven mapping the replay does not follow")
-            g.deps.append(Dep(key, len(idxs) // channels, is_out, dep.target.type == ops.OPTYPE.PARAMETER))
+            g.deps.append(Dep(key, len(idxs) // channels, dep.target.type == ops.OPTYPE.PARAMETER))
             cg = channel_groups.get((("out-groups",) if is_out else ("in-groups",)) + key, 1)
             g.ch_groups = max(g.ch_groups, cg)
         if heads and g.ch_groups != heads:

@@ -31,7 +31,7 @@ from torch import nn
 from torch_pruning import ops
 from torch_pruning.utils import op_counter
 
-from ..counting import is_depthwise, role, tensor_kind
+from .._core import is_depthwise, role, tensor_kind
 
 FIX = "count MACs by pruning a copy instead (helpers.pruning.prune_copy)"
 

@@ -9,21 +9,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import attention
-from ..counting import sum_by_power
-from ..pruning import check_round_to
-from ..theory import check_channel_ratio
-from ..unsupported import UnsupportedModel
+from .. import _core
+from .._core import (
+    UnsupportedModel,
+    check_by,
+    check_channel_ratio,
+    check_positive_int,
+    check_round_to,
+    sum_by_power,
+)
 from . import graph, macs, replay
-
-BY = ("params", "macs")
-
-
-def check_by(by) -> str:
-    """``by`` as given if it names a count the model predicts, else a ValueError naming them."""
-    if not isinstance(by, str) or by not in BY:
-        raise ValueError(f"by must be one of {', '.join(repr(b) for b in BY)}, got {by!r}")
-    return by
 
 
 class ParameterModel:
@@ -51,7 +46,7 @@ class ParameterModel:
       layers inside a listed block) take their own ratio, as Torch-Pruning resolves it.
 
     * transformers: the heads are found as ``helpers.pruning`` finds them for ``BasePruner``
-      (``helpers.attention.pruner_kwargs``), and Torch-Pruning's head arguments are taken under
+      (``helpers.pruning.pruner_kwargs``), and Torch-Pruning's head arguments are taken under
       their names: ``num_heads``, ``prune_num_heads``, ``prune_head_dims``, ``head_pruning_ratio``
       (whole heads: ``ceil(ratio * heads)`` per attention), ``out_channel_groups``,
       ``in_channel_groups``, ``unwrapped_parameters``.
@@ -62,7 +57,7 @@ class ParameterModel:
     (prune and count instead: ``helpers.budget.bisect_by_pruning``).
     Exact or refused: a model whose count could differ from Torch-Pruning's (tied weights, extra
     tensors on a known layer, a layer the example inputs never reach, a layer type the replay does
-    not follow) raises ``helpers.unsupported.UnsupportedModel`` at build time, naming the layer. A
+    not follow) raises ``helpers.predict.UnsupportedModel`` at build time, naming the layer. A
     layer whose MACs cannot be followed (its channels come through a reshape or an unknown operation)
     leaves the parameter side working and raises ``UnsupportedModel`` on the first MAC question.
 
@@ -85,16 +80,14 @@ class ParameterModel:
                  out_channel_groups: dict | None = None, in_channel_groups: dict | None = None,
                  unwrapped_parameters=None):
         self.round_to = check_round_to(round_to)
-        if isinstance(iterative_steps, bool) or int(iterative_steps) != iterative_steps or iterative_steps < 1:
-            raise ValueError(f"iterative_steps must be a positive integer, got {iterative_steps!r}")
-        self.iterative_steps = int(iterative_steps)
+        self.iterative_steps = check_positive_int(iterative_steps, "iterative_steps")
         head_pruning_ratio = check_channel_ratio(head_pruning_ratio, name="head_pruning_ratio")
         if prune_num_heads and head_pruning_ratio > 0 and self.iterative_steps > 1:
             raise UnsupportedModel("ParameterModel does not follow head pruning over iterative steps (BasePruner "
                                    "recounts the heads between steps); prune in one step, or measure by pruning "
                                    "(helpers.budget.bisect_by_pruning)")
         # the heads, found as helpers.pruning finds them for BasePruner (a caller's own win)
-        given = attention.pruner_kwargs(model, {"num_heads": num_heads, "out_channel_groups": out_channel_groups})
+        given = _core.pruner_kwargs(model, {"num_heads": num_heads, "out_channel_groups": out_channel_groups})
         heads = graph.Heads(bool(prune_num_heads), bool(prune_head_dims), head_pruning_ratio)
         self._structure = graph.read(model, example_inputs, ignored_layers, num_heads=given.get("num_heads"),
                                      out_channel_groups=given.get("out_channel_groups"),

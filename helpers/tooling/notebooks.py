@@ -6,8 +6,7 @@ import re
 import time
 from pathlib import Path
 
-from .. import env
-from . import records
+from .. import env, results
 from .paths import NOTEBOOK_TIMES, NOTEBOOKS, repository
 
 # one row per (notebook, mode); each row carries the stamp of the run that timed it
@@ -45,9 +44,9 @@ def run(selected: list[str] | None = None, timeout: int = 1800) -> list[dict]:
         seconds = time.perf_counter() - start
         nbformat.write(nb, ipynb)
         jupytext.write(nb, py, fmt="py:percent")  # keeps the pair's metadata identical
-        rows.append({"notebook": py.stem, "mode": env.mode(), "seconds": round(seconds, 1), **env.stamp()})
+        rows.append({"notebook": py.stem, "mode": env.mode(), "seconds": round(seconds, 1), **results.stamp()})
         print(f"{py.stem}: {seconds:.1f} s ({env.mode()} mode, {env.device_name()})", flush=True)
-    records.merge(NOTEBOOK_TIMES, rows, TIME_KEY)
+    results.merge(NOTEBOOK_TIMES, rows, TIME_KEY)
     stamp_run_times()
     stamp_repository()
     return rows
@@ -62,7 +61,7 @@ def times() -> dict[tuple[str, str], dict]:
     """The recorded run times, keyed by (notebook, mode); empty before any run."""
     if not NOTEBOOK_TIMES.exists():
         return {}
-    return {(r["notebook"], r["mode"]): r for r in records.read(NOTEBOOK_TIMES)[1]}
+    return {(r["notebook"], r["mode"]): r for r in results.read(NOTEBOOK_TIMES)[1]}
 
 
 def run_time_line(stem: str, times: dict) -> str:
@@ -97,23 +96,61 @@ def stamp_run_times() -> None:
         ipynb.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
+# Each notebook's Colab cell, its first code cell: written here and nowhere else, then into every notebook
+# (.py and .ipynb) by `python -m helpers readme`, with the repository of pyproject.toml.
+COLAB_CELL = """\
+# Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
+# elsewhere). What Colab has stays, its CUDA build of torch above all: the course runs on any torch>=2.11
+# (pyproject.toml), and the pinned one would download gigabytes again.
+import sys
+if "google.colab" in sys.modules:
+    import os, subprocess
+    from importlib.metadata import distributions
+    if not os.path.isdir("/content/course"):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "{repository}",
+                        "/content/course"], check=True)
+        have = {str(d.name).lower().replace("_", "-") for d in distributions()}
+        with open("/content/course/pins.txt") as f:
+            lacking = [line for line in f if line.split("==")[0].strip() not in have]
+        with open("/content/pins-colab.txt", "w") as f:
+            f.writelines(lacking)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "/content/pins-colab.txt",
+                        "-e", "/content/course"], check=True)
+    sys.path.insert(0, "/content/course")
+    os.chdir("/content/course/notebooks")"""
+
 # the repository in each notebook's Colab cell: `"--depth", "1", "https://github.com/OWNER/NAME"`, its
 # quotes escaped inside an .ipynb
 CLONE_URL = re.compile(r'(\\?"--depth\\?", \\?"1\\?", \\?")https://github\.com/[^"\\]+(\\?")')
+# the Colab cell in a jupytext .py: from its first line to the blank line before the next cell
+_COLAB_IN_PY = re.compile(r"^# Colab only:.*?(?=\n\n# %%|\Z)", re.S | re.M)
+
+
+def colab_cell(url: str | None = None) -> str:
+    """The source of every notebook's Colab cell, cloning ``url`` (default: pyproject.toml's repository)."""
+    return COLAB_CELL.replace("{repository}", url or repository())
 
 
 def stamp_repository() -> bool:
-    """Write the repository of pyproject.toml into every notebook's Colab cell (.py and .ipynb);
-    return True if a notebook changed."""
-    url = repository()
+    """Write the Colab cell of ``colab_cell()`` into every notebook, .py and .ipynb alike (that cell's
+    source alone changes); return True if a notebook changed."""
+    cell = colab_cell()
     changed = False
     for py in sources():
-        for path in (py, py.with_suffix(".ipynb")):
-            if not path.exists():
-                continue
-            old = path.read_text()
-            new = CLONE_URL.sub(lambda m: m.group(1) + url + m.group(2), old, count=1)
-            if new != old:
-                path.write_text(new)
-                changed = True
+        old = py.read_text()
+        new = _COLAB_IN_PY.sub(lambda m: cell, old, count=1)
+        if new != old:
+            py.write_text(new)
+            changed = True
+        ipynb = py.with_suffix(".ipynb")
+        if not ipynb.exists():
+            continue
+        nb = json.loads(ipynb.read_text())
+        for c in nb["cells"]:
+            if c["cell_type"] == "code" and "".join(c["source"]).startswith("# Colab only:"):
+                if "".join(c["source"]) != cell:
+                    c["source"] = cell.splitlines(keepends=True)
+                    ipynb.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+                    changed = True
+                break
     return changed

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the backport, a dependency there (pyproject.toml)
+    import tomli as tomllib
+
+from ..results import FIGURES
+
 ROOT = Path(__file__).resolve().parents[2]
-FIGURES = ROOT / "figures"
 NOTEBOOKS = ROOT / "notebooks"
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"

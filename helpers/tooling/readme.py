@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..tables import format_table
+from ..report import format_table
 from .notebooks import format_seconds, sources, times
 from .paths import DOCS, FIGURES, README, repository
 from .reproduce import TABLE_MD

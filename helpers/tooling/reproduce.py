@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-from .. import env, plots, sweep, theory, tp_readme, zoo
+from .. import env, report, results, sweep, theory, zoo
 from ..predict import ParameterModel
-from ..tables import format_table
-from . import records
+from ..report import format_table
 
 TABLE_MD = "reproduce_table.md"
 TABLE_CSV = "reproduce_table.csv"
@@ -31,9 +30,9 @@ COUNTS = {"params": ("params", "params_before", "params_after", "predicted_param
 
 def readme_rows(device, ratios) -> list[dict]:
     """Torch-Pruning's README configuration of ResNet-50, measured, next to the README's numbers."""
-    rows = tp_readme.sweep(device, ratios=[r for r in ratios if r in tp_readme.RATIOS])
+    rows = sweep.readme_sweep(device, ratios=[r for r in ratios if r in sweep.README.RATIOS])
     base = rows[0]["params"]
-    printed = dict(zip(tp_readme.RATIOS, zip(tp_readme.PARAMS_M, tp_readme.MACS_G)))
+    printed = dict(zip(sweep.README.RATIOS, zip(sweep.README.PARAMS_M, sweep.README.MACS_G)))
     return [{"channel_ratio": r["channel_ratio"], "params_m": round(r["params"] / 1e6, 2),
              "macs_g": round(r["macs"] / 1e9, 2), "readme_params_m": printed[r["channel_ratio"]][0],
              "readme_macs_g": printed[r["channel_ratio"]][1], "param_reduction": 1 - r["params"] / base}
@@ -110,7 +109,7 @@ def plot_curves(zoo_rows, predictors, out):
                              sharex=True, sharey=True, squeeze=False)
     grid = np.round(np.linspace(0, 0.9, 46), 4)
     for ax, name in zip(axes.flat, names):
-        plots.rule_axes(ax)
+        report.rule_axes(ax)
         ax.plot(grid, [predictors[name].reduction(p) for p in grid], color="C0", label="exact prediction")
         mine = [r for r in zoo_rows if r["model"] == name]
         ax.plot([r["channel_ratio"] for r in mine], [r["param_reduction"] for r in mine], "o", color="C3",
@@ -124,7 +123,7 @@ def plot_curves(zoo_rows, predictors, out):
     fig.supxlabel("channel ratio p")
     fig.supylabel("parameter reduction")
     fig.tight_layout()
-    path = plots.save(fig, CURVES_PNG, out)
+    path = report.save(fig, CURVES_PNG, out)
     plt.close(fig)
     return path
 
@@ -151,7 +150,7 @@ def plot_shares(predictors, out):
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title("params(k) = A k^2 + B k + C: the larger B and C, the further below the rule")
     fig.tight_layout()
-    path = plots.save(fig, SHARES_PNG, out)
+    path = report.save(fig, SHARES_PNG, out)
     plt.close(fig)
     return path
 
@@ -167,9 +166,9 @@ def main(models=None, ratios=None, device="auto", readme_config=False, latency=F
     ratios = [round(theory.check_channel_ratio(p), 6) for p in (ratios or theory.SEED_RATIOS)]
     dev = env.device(device)
     progress = (not env.progress_disabled()) if progress is None else progress
-    out_dir = plots.figures_dir(out)
-    plots.style()
-    stamp = env.stamp(dev)
+    out_dir = results.folder(out)
+    report.style()
+    stamp = results.stamp(dev)
     print("# " + "; ".join(f"{k}: {v}" for k, v in stamp.items()))
 
     readme = readme_rows(dev, ratios) if readme_config else []
@@ -179,14 +178,14 @@ def main(models=None, ratios=None, device="auto", readme_config=False, latency=F
     transformer_rows = sweep.transformer_sweep(transformers, ratios, dev, progress=progress)
     if transformer_rows:
         table += ("\n" if table else "") + transformer_markdown(transformer_rows, ratios)
-        records.write(out_dir / TRANSFORMER_CSV, transformer_rows, stamp, TRANSFORMER_COLUMNS)
+        results.write(out_dir / TRANSFORMER_CSV, transformer_rows, stamp, TRANSFORMER_COLUMNS)
     (out_dir / TABLE_MD).write_text(table)
     if zoo_rows:
-        records.write(out_dir / TABLE_CSV, zoo_rows, stamp, ZOO_COLUMNS)
+        results.write(out_dir / TABLE_CSV, zoo_rows, stamp, ZOO_COLUMNS)
         plot_curves(zoo_rows, predictors, out_dir)
         plot_shares(predictors, out_dir)
     if readme:
-        records.write(out_dir / README_CSV, readme, stamp)
+        results.write(out_dir / README_CSV, readme, stamp)
     if latency:
         from .. import latency as lat
 

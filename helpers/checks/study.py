@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ...checks import Wrong, as_number, call, exercise, expect_function
+from . import Wrong, as_number, call, exercise, expect_function
 
 NB11 = "11_what_pruning_buys"
 NB12 = "12_criteria_and_sensitivity"
@@ -19,7 +19,7 @@ _B = [0.78, 0.88, 0.71, 0.84, 0.93]
 
 
 def _expected_paired(a, b):
-    from ... import training
+    from .. import training
 
     return training.mean_ci([x - y for x, y in zip(a, b)], 0.95)
 
@@ -108,7 +108,7 @@ def _widths(model):
 def _check_one_layer(fn) -> None:
     import torch
 
-    from ... import training
+    from .. import training
 
     x = torch.zeros(1, 1, 16, 16)
     for index, ratio in [(1, 0.5), (2, 0.25), (3, 0.75)]:

@@ -1,19 +1,53 @@
-"""Consistent figures, saved under the repository's figures/ whatever the working directory.
+"""What the course shows: markdown tables and figures, in one style.
 
-Besides the course's style and ``save``: ``rule_axes`` (the quadratic law and the naive line), and
-the two pictures of one pruned layer, ``importance_bars`` (which channels go) and ``struck_weight``
-(which rows and columns of its weight go with them); ``errorbars``, means over seeds with their
-intervals (the accuracy study of notebooks 11-12).
+* ``format_table``: the one formatter behind every table the course prints (notebooks,
+  ``make reproduce``, the README);
+* ``style`` and ``save``: one look for every figure, saved where ``helpers.results.folder`` says;
+* ``rule_axes``: the quadratic law and the naive line; ``importance_bars`` (which channels of one
+  layer go) and ``struck_weight`` (which rows and columns of its weight go with them);
+  ``errorbars``: means over seeds with their intervals.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
 
-from .tooling.paths import FIGURES, ROOT
+from . import results
+
+__all__ = ["format_table", "style", "save", "rule_axes", "importance_bars", "struck_weight", "errorbars"]
+
+# One column: (key in each row, header, format spec) and optionally an alignment, "right" (default)
+# or "left".
+Column = tuple
+
+
+def format_table(rows: Sequence[dict], columns: Sequence[Column]) -> str:
+    """Render ``rows`` as a GitHub markdown table.
+
+    Each column is ``(key, header, spec)`` or ``(key, header, spec, align)``: a cell is
+    ``format(row[key], spec)``, "n/a" where the row has no value (``None`` or no such key), and
+    ``align`` is "right" (the default) or "left".
+
+    >>> print(format_table([{"p": 0.5, "r": 0.75}], [("p", "p", ".1f"), ("r", "removed", ".0%")]))
+    | p | removed |
+    |---:|---:|
+    | 0.5 | 75% |
+    """
+    aligns = []
+    for col in columns:
+        align = col[3] if len(col) > 3 else "right"
+        if align not in ("left", "right"):
+            raise ValueError(f"column {col[0]!r}: align must be 'left' or 'right', got {align!r}")
+        aligns.append("---" if align == "left" else "---:")
+    head = "| " + " | ".join(col[1] for col in columns) + " |"
+    rule = "|" + "|".join(aligns) + "|"
+    body = ["| " + " | ".join(format(r[col[0]], col[2]) if r.get(col[0]) is not None else "n/a"
+                              for col in columns) + " |"
+            for r in rows]
+    return "\n".join([head, rule, *body])
+
 
 RULE_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.5, "label": "rule 1-(1-p)^2"}
 NAIVE_STYLE = {"color": "grey", "linestyle": ":", "linewidth": 1.5, "label": "naive: p removes p"}
@@ -29,21 +63,9 @@ def style() -> None:
     })
 
 
-def figures_dir(out: str | Path | None = None) -> Path:
-    """The folder figures go to: ``out`` if given (relative to the repository root), else figures/.
-
-    ``COURSE_FIGURES_DIR`` redirects the default, so that test runs leave figures/ as committed.
-    """
-    path = Path(os.environ.get("COURSE_FIGURES_DIR") or FIGURES) if out is None else Path(out)
-    if not path.is_absolute():
-        path = ROOT / path
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def save(fig, name: str, out: str | Path | None = None) -> Path:
-    """Save ``fig`` as PNG under figures/ (or ``out``); return the path."""
-    path = figures_dir(out) / (name if name.endswith(".png") else f"{name}.png")
+    """Save ``fig`` as PNG where ``helpers.results.folder(out)`` says; return the path."""
+    path = results.path(name, ".png", out)
     fig.savefig(path, bbox_inches="tight", metadata={"Software": None})
     return path
 
@@ -151,7 +173,7 @@ def struck_weight(ax, matrix, removed_rows, removed_cols, **imshow_kwargs):
 
 def errorbars(ax, summary: Sequence[dict], key: str, labels: Sequence[str], offset: float = 0.0, **style):
     """Plot each summary row's ``{key}_mean`` with its interval (``{key}_low``, ``{key}_high``, as
-    ``helpers.protocol.summarise`` gives them) as an error bar in percent, at x = 0, 1, ...; return
+    ``helpers.training.summarise`` gives them) as an error bar in percent, at x = 0, 1, ...; return
     the x positions."""
     import numpy as np
 

@@ -6,8 +6,8 @@ import math
 
 from torch import nn
 
-from ...checks import Wrong, as_number, exercise, expect_close, expect_equal, expect_function
-from ...counting import n_params
+from ..counting import n_params
+from . import Wrong, as_number, exercise, expect_close, expect_equal, expect_function
 
 # MobileNetV2 (torchvision, 1000 classes) before and after local pruning at p=0.5 with its classifier
 # ignored, as Torch-Pruning 1.6.1 counts them; tests/test_counting.py prunes it to check them.
@@ -245,8 +245,8 @@ def _check_mobilenetv2(answer):
           "p = 0.5, before pruning it.",
           _check_mobilenetv2, wrong_example=lambda: 0.75)
 def _mobilenetv2_reduction():
-    from ... import zoo
-    from ...predict import ParameterModel
+    from .. import zoo
+    from ..predict import ParameterModel
 
     model, example_inputs, ignored = zoo.build("mobilenet_v2")
     a, b, c = ParameterModel(model, example_inputs, ignored).coefficients()

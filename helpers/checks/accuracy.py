@@ -3,21 +3,21 @@ from __future__ import annotations
 
 import functools
 
-from ...checks import Wrong, call, exercise, expect_close, expect_equal
-from ...counting import n_params
+from ..counting import n_params
+from . import Wrong, call, exercise, expect_close, expect_equal
 
 NB10 = "10_the_cost_of_overpruning"
 
 
 @functools.lru_cache(maxsize=1)
 def _digits_cpu():
-    from ... import data
+    from .. import training
 
-    return data.load(device="cpu")
+    return training.load(device="cpu")
 
 
 def _cnn(seed: int = 0, width: int = 20):
-    from ... import training
+    from .. import training
 
     return training.new_model(seed, device="cpu", width=width)
 
@@ -86,8 +86,8 @@ PRUNED_COPY = ("Write pruned_copy(model, example_inputs, p): a copy of model pru
 
 
 def _check_pruned_copy(fn) -> None:
-    from ... import training
-    from ...predict import ParameterModel
+    from .. import training
+    from ..predict import ParameterModel
 
     x = _example()
     model = _cnn()
@@ -107,7 +107,7 @@ def _check_pruned_copy(fn) -> None:
 
 def _pruned_in_place(model, example_inputs, p):
     """The typical mistake: the trained model itself is pruned, not a copy."""
-    from ... import pruning, training
+    from .. import pruning, training
 
     pruning.prune(model, example_inputs, p, ignored_layers=training.ignored_layers(model))
     return model
@@ -132,8 +132,8 @@ RATIO_FOR = ("Write ratio_for(model, example_inputs, target): the channel ratio 
 
 
 def _check_ratio_for(fn) -> None:
-    from ... import pruning, training
-    from ...predict import ParameterModel
+    from .. import pruning, training
+    from ..predict import ParameterModel
 
     x = _example()
     for width in (20, 32):

@@ -1,7 +1,7 @@
 """Exercises of the course's practice notebooks (see helpers.checks)."""
 from functools import lru_cache
 
-from ...checks import Wrong, call, exercise, expect_close, expect_equal, expect_function  # noqa: F401
+from . import Wrong, call, exercise, expect_close, expect_equal, expect_function  # noqa: F401
 
 NB06, NB07, NB08, NB09 = ("06_pruning_real_cnns", "07_reproducing_the_readme", "08_hitting_a_parameter_budget",
                           "09_macs_and_latency")
@@ -48,7 +48,7 @@ def _check_stem_group(answer):
           "removed, with everything Torch-Pruning couples to it? Use helpers.sweep.group_layers.",
           _check_stem_group, wrong_example=lambda: 147)
 def resnet18_stem_group_solution():
-    from ... import sweep, zoo
+    from .. import sweep, zoo
 
     model, inputs, _ = zoo.build("resnet18")
     return sum(r["params_per_channel"] for r in sweep.group_layers(model, inputs, model.conv1))
@@ -59,7 +59,7 @@ PRUNER_CONFIG = {"pruning_ratio": 0.4, "round_to": 16}  # with the classifier ig
 
 @lru_cache(maxsize=1)
 def _reference_pruned_params() -> int:
-    from ... import pruning, zoo
+    from .. import pruning, zoo
 
     model, inputs, ignored = zoo.build("resnet18")
     return pruning.prune_copy(model, inputs, PRUNER_CONFIG["pruning_ratio"], ignored,
@@ -69,7 +69,7 @@ def _reference_pruned_params() -> int:
 def _check_pruner(fn):
     import torch
 
-    from ... import counting, zoo
+    from .. import counting, zoo
 
     model, inputs, _ = zoo.build("resnet18")
     pruner = call(fn, "build_pruner", model, inputs, label="build_pruner(model, example_inputs)")
@@ -155,15 +155,15 @@ def p_for_budget_solution():
 
 @lru_cache(maxsize=1)
 def _resnet18_predictor():
-    from ... import zoo
-    from ...predict import ParameterModel
+    from .. import zoo
+    from ..predict import ParameterModel
 
     model, inputs, ignored = zoo.build("resnet18")
     return ParameterModel(model, inputs, ignored)
 
 
 def _check_resnet18_budget(answer):
-    from ...theory import check_channel_ratio
+    from ..theory import check_channel_ratio
 
     try:
         p = check_channel_ratio(answer)

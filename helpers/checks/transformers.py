@@ -4,8 +4,8 @@ Each reference solution below is what ``helpers.checks.reveal(name)`` prints.
 """
 import math
 
-from ...checks import Wrong, as_number, exercise, expect_close
-from ...zoo import DECODERS
+from ..zoo import DECODERS
+from . import Wrong, as_number, exercise, expect_close
 from .theory import _as_fraction
 
 NOTEBOOK = "13_beyond_cnns_transformers"

@@ -12,6 +12,8 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
+__all__ = ["check", "reveal", "solution", "for_notebook", "EXERCISES", "Exercise", "exercise", "Wrong", "as_number", "call", "expect_close", "expect_equal", "expect_function"]
+
 
 class Wrong(Exception):
     """Raised by a checking function with a message that tells the learner what is wrong."""
@@ -41,7 +43,7 @@ def exercise(name: str, notebook: str, prompt: str, checker, wrong_example=None)
 
 
 def _get(name: str) -> Exercise:
-    from .tooling import exercises  # noqa: F401  (registers every notebook's exercises)
+    from . import accuracy, practice, study, theory, transformers  # noqa: F401  (registers every exercise)
 
     if name not in EXERCISES:
         raise ValueError(f"no exercise named {name!r}; known: {', '.join(sorted(EXERCISES))}")
@@ -82,7 +84,7 @@ def solution(name: str):
 
 def for_notebook(notebook: str) -> list[str]:
     """Names of the exercises of ``notebook`` (e.g. "10_the_cost_of_overpruning"), in course order."""
-    from .tooling import exercises  # noqa: F401
+    from . import accuracy, practice, study, theory, transformers  # noqa: F401  (registers every exercise)
 
     return [n for n, ex in EXERCISES.items() if ex.notebook == notebook]
 

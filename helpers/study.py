@@ -1,21 +1,22 @@
-"""The accuracy study of notebooks 11 and 12, done the way a reviewer would accept it.
+"""The accuracy study of notebooks 11 and 12: what a reviewer asks of one, beyond the pipeline.
 
-``helpers.training`` trains, prunes and evaluates one model; this module is the bookkeeping of a study
-over several seeds:
+``helpers.training`` holds the data, the model and the one pipeline (prune, refresh batch norm,
+fine-tune: ``training.prune_and_fine_tune``, which returns a ``training.Run``), with the summary over
+seeds (``training.summarise``). This module holds what only the study needs:
 
 * ``Study`` and ``study(mode)``: the task (a narrower DigitsCNN on fewer training images, so that the
-  trained model sits below ceiling), the training budgets in optimiser steps and the seeds, per mode;
-* ``load_splits``: one train / validation / test split per seed (``split_seed = seed``), so that the
+  trained model sits below ceiling), the budgets in optimiser steps and the seeds, per mode;
+  ``load_splits``: one train / validation / test split per seed (``split_seed = seed``), so that the
   intervals cover the draw of the images as well as the initial weights and the batch order;
-* ``choose``: a setting picked by its mean *validation* accuracy over seeds (the test images are
-  read once, at the end);
-* ``prune_and_tune`` (prune a copy, refresh batch norm, evaluate, fine-tune for a number of steps,
-  evaluate) and ``train_from_scratch`` (the same pruned architecture, initialised afresh and trained
-  for a number of steps), each returning a ``Run`` that records its steps;
-* ``summarise``, ``paired`` and ``verdict``: means and 95% intervals over seeds (Student's t, via
-  ``training.mean_ci``), and the interval of a difference between two arms measured on the same seeds;
-* ``sensitivity`` and ``greedy_ratios``: a per-layer scan of validation accuracy against channel
-  ratio, and a non-uniform ``pruning_ratio_dict`` built from it for a parameter budget.
+  ``train_baselines``: one trained model per seed;
+* ``choose`` and ``choose_finetune_lr``: a setting picked by its mean *validation* accuracy over
+  seeds (the test images are read once, at the end);
+* ``train_from_scratch`` (with ``reinitialised``): the control, the pruned architecture initialised
+  afresh and trained for a number of steps, as a ``training.Run``;
+* ``paired``, ``verdict`` and ``points``: the interval of a difference between two arms measured on
+  the same seeds, and what it says;
+* ``sensitivity``, ``mean_drops`` and ``greedy_ratios``: a per-layer scan of validation accuracy
+  against channel ratio, and a non-uniform ``pruning_ratio_dict`` built from it for a parameter budget.
 
 The pruning itself stays in the notebooks, written with Torch-Pruning's API: every function here that
 prunes takes the notebook's ``prune(model, data)`` (it prunes ``model`` in place and returns it).
@@ -24,31 +25,31 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import data as data_module
 from . import env, training
 from .counting import n_params
-from .data import Digits
+from .training import LEVEL, Digits, Run
 
-LEVEL = 0.95  # every interval of the study
+__all__ = ["Study", "study", "load_splits", "train_baselines", "choose", "choose_finetune_lr", "reinitialised",
+           "train_from_scratch", "paired", "verdict", "points", "sensitivity", "mean_drops", "greedy_ratios"]
 
 
 # ---- the study's settings, per mode ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Study:
-    """The task and the budgets of the accuracy study (notebooks 11 and 12)."""
+    """The task and the budgets of the accuracy study (notebooks 11 and 12); budgets in optimiser steps."""
 
     width: int  # DigitsCNN's width (channels of the first stage)
     train_size: int  # training images kept (of 1,078 once validation and test are drawn)
     val_fraction: float  # of all 1,797 images; the test split is the usual 20%
-    train_epochs: int  # the baseline's training, in passes over the training images
-    finetune_steps: int  # the short fine-tune after pruning, in optimiser steps
+    train_steps: int  # the baseline's training
+    finetune_steps: int  # the short fine-tune after pruning
     long_finetune_steps: int  # the longer fine-tune
     seeds: tuple[int, ...]
     lr_grid: tuple[float, ...]  # fine-tuning learning rates, one picked on validation
@@ -57,16 +58,13 @@ class Study:
     batch_size: int = 64
     train_lr: float = 3e-3  # the baseline's (and the from-scratch arms') peak learning rate
 
-    def train_steps(self, data: Digits) -> int:
-        """The baseline's budget in optimiser steps."""
-        return self.train_epochs * training.steps_per_epoch(data, self.batch_size)
 
-
-STUDIES = {
-    "quick": Study(width=12, train_size=200, val_fraction=0.2, train_epochs=30, finetune_steps=20,
+# 200 training images are 4 steps of 64 a pass: 30 passes in quick mode, 75 in full mode
+_STUDIES = {
+    "quick": Study(width=12, train_size=200, val_fraction=0.2, train_steps=120, finetune_steps=20,
                    long_finetune_steps=80, seeds=(0, 1, 2, 3, 4), lr_grid=(1e-3, 3e-3, 1e-2, 3e-2),
                    scan_ratios=(0.25, 0.5, 0.75)),
-    "full": Study(width=12, train_size=200, val_fraction=0.2, train_epochs=75, finetune_steps=50,
+    "full": Study(width=12, train_size=200, val_fraction=0.2, train_steps=300, finetune_steps=50,
                   long_finetune_steps=200, seeds=tuple(range(10)), lr_grid=(1e-3, 3e-3, 1e-2, 3e-2),
                   scan_ratios=tuple(round(0.1 * i, 1) for i in range(1, 10))),
 }
@@ -74,21 +72,19 @@ STUDIES = {
 
 def study(mode: str | None = None) -> Study:
     """The study run in ``mode`` (default: ``helpers.env.mode()``)."""
-    mode = mode or env.mode()
-    if mode not in STUDIES:
-        raise ValueError(f"mode must be one of {sorted(STUDIES)}, got {mode!r}")
-    return STUDIES[mode]
+    return env.for_mode(_STUDIES, mode)
 
 
 def load_splits(s: Study, device: torch.device | str | None = None) -> dict[int, Digits]:
     """For each seed, the digits split into train, validation and test with ``split_seed = seed``."""
-    return {seed: data_module.load(device=device, val_fraction=s.val_fraction, train_size=s.train_size,
-                                   split_seed=seed) for seed in s.seeds}
+    return {seed: training.load(device=device, val_fraction=s.val_fraction, train_size=s.train_size,
+                                split_seed=seed) for seed in s.seeds}
 
 
 def train_baselines(datas: dict[int, Digits], s: Study) -> dict[int, training.DigitsCNN]:
-    """One DigitsCNN of width ``s.width`` per seed, trained for ``s.train_epochs`` on that seed's split."""
-    return {seed: training.train_baseline(d, s.train_epochs, seed=seed, width=s.width) for seed, d in datas.items()}
+    """One DigitsCNN of width ``s.width`` per seed, trained for ``s.train_steps`` on that seed's split."""
+    return {seed: training.train_baseline(d, s.train_steps, seed=seed, width=s.width, lr=s.train_lr,
+                                          batch_size=s.batch_size) for seed, d in datas.items()}
 
 
 # ---- choosing on validation ------------------------------------------------------------------------
@@ -117,70 +113,13 @@ def choose_finetune_lr(s: Study, baselines: dict[int, nn.Module], datas: dict[in
     after pruning every baseline with ``prune`` and fine-tuning it for ``s.finetune_steps`` steps
     (``choose``'s rows come along). Ties go to the smaller rate."""
     def val_scores(lr):
-        return [prune_and_tune("lr", budget, baselines[seed], datas[seed], prune, s.finetune_steps, lr, seed,
-                               0, s.batch_size).acc_val for seed in baselines]
+        return [training.prune_and_fine_tune(baselines[seed], datas[seed], prune, s.finetune_steps, lr=lr,
+                                             seed=seed, budget=budget, batch_size=s.batch_size).acc_val
+                for seed in baselines]
     return choose(sorted(s.lr_grid), val_scores)
 
 
-# ---- the arms ---------------------------------------------------------------------------------------
-@dataclass
-class Run:
-    """One arm on one seed: what it kept, what it was trained for, and its accuracies.
-
-    ``pretrain_steps`` is the training the starting point already had (the baseline's, for a pruned
-    model; 0 from scratch), ``steps`` the training of this arm; ``total_steps`` their sum, the budget
-    arms are compared on. ``acc_*_pruned`` is measured right after pruning and the batch-norm refresh
-    (None from scratch)."""
-
-    arm: str
-    budget: float
-    seed: int
-    params: int
-    param_reduction: float
-    pretrain_steps: int
-    steps: int
-    acc_val_pruned: float | None
-    acc_test_pruned: float | None
-    acc_val: float
-    acc_test: float
-    model: nn.Module = field(repr=False, compare=False)
-
-    @property
-    def total_steps(self) -> int:
-        return self.pretrain_steps + self.steps
-
-    def row(self) -> dict:
-        out = {k: v for k, v in asdict(self).items() if k != "model"}
-        out["total_steps"] = self.total_steps
-        return out
-
-
-def _seeded_prune(prune: Callable, model: nn.Module, data: Digits, seed: int) -> nn.Module:
-    """``prune`` applied to a copy of ``model`` after ``torch.manual_seed(seed)`` (random importance
-    draws from it); the pruned copy comes back."""
-    torch.manual_seed(seed)
-    with training._cpu_threads(data.device):  # on a busy CPU, threads waiting for each other cost 50x here
-        pruned = prune(copy.deepcopy(model), data)
-    if not isinstance(pruned, nn.Module):
-        raise TypeError(f"prune(model, data) must return the pruned model, got {type(pruned).__name__}")
-    return pruned
-
-
-def prune_and_tune(arm: str, budget: float, trained: nn.Module, data: Digits, prune: Callable, steps: int,
-                   lr: float, seed: int, pretrain_steps: int, batch_size: int = 64) -> Run:
-    """Prune a copy of ``trained`` with ``prune(model, data)``, refresh its batch-norm statistics over the
-    training images, measure it, fine-tune it for exactly ``steps`` optimiser steps (none for 0) and
-    measure it again. ``trained`` is left untouched."""
-    before = n_params(trained)
-    pruned = _seeded_prune(prune, trained, data, seed)
-    training.recalibrate_bn(pruned, data, batch_size=None)
-    acc_val_pruned, acc_test_pruned = training.evaluate(pruned, data, "val"), training.evaluate(pruned, data)
-    taken = training.fine_tune(pruned, data, steps=steps, lr=lr, seed=seed, batch_size=batch_size).steps if steps else 0
-    return Run(arm, budget, seed, n_params(pruned), 1 - n_params(pruned) / before, pretrain_steps, taken,
-               acc_val_pruned, acc_test_pruned, training.evaluate(pruned, data, "val"), training.evaluate(pruned, data),
-               pruned)
-
-
+# ---- the from-scratch control -------------------------------------------------------------------
 def reinitialised(model: nn.Module, seed: int = 0) -> nn.Module:
     """A copy of ``model`` (e.g. a pruned one) with the same layers and widths, every parameter drawn
     afresh by its layer's own initialisation and every batch-norm statistic reset: the architecture
@@ -193,15 +132,17 @@ def reinitialised(model: nn.Module, seed: int = 0) -> nn.Module:
     return fresh
 
 
-def train_from_scratch(arm: str, budget: float, architecture: nn.Module, data: Digits, steps: int, seed: int,
-                       params_before: int, lr: float = 3e-3, batch_size: int = 64) -> Run:
+def train_from_scratch(architecture: nn.Module, data: Digits, steps: int, *, seed: int, params_before: int,
+                       arm: str = "scratch", budget: float | None = None, lr: float = 3e-3,
+                       batch_size: int = 64) -> Run:
     """``architecture`` initialised afresh (``reinitialised``) and trained for exactly ``steps`` optimiser
-    steps with the baseline's recipe. ``params_before`` is the unpruned model's count, for the reduction."""
+    steps with the baseline's recipe (``training.fit``), as a ``training.Run`` with no pruned accuracies.
+    ``params_before`` is the unpruned model's count, for the reduction."""
     model = reinitialised(architecture, seed)
-    taken = training.fit(model, data, lr=lr, seed=seed, batch_size=batch_size, steps=steps,
-                         desc=f"from scratch (seed {seed})").steps
-    return Run(arm, budget, seed, n_params(model), 1 - n_params(model) / params_before, 0, taken, None, None,
-               training.evaluate(model, data, "val"), training.evaluate(model, data), model)
+    training.fit(model, data, steps, lr=lr, seed=seed, batch_size=batch_size, desc=f"from scratch (seed {seed})")
+    acc_val = training.evaluate(model, data, "val") if data.has_val else None
+    return Run(arm, budget, None, seed, n_params(model), 1 - n_params(model) / params_before, 0, steps,
+               None, None, None, acc_val, training.evaluate(model, data), model)
 
 
 # ---- intervals over seeds -----------------------------------------------------------------------------
@@ -234,35 +175,6 @@ def verdict(low: float, high: float) -> str:
     return "higher" if low > 0 else "lower" if high < 0 else "within noise"
 
 
-def summarise(rows: Sequence[dict], keys: Sequence[str], by: Sequence[str] = ("budget", "arm"),
-              level: float = LEVEL) -> list[dict]:
-    """One row per group of ``by`` (in the order the groups first appear): ``n`` seeds, and for each key
-    ``{key}_mean``, ``{key}_low``, ``{key}_high`` (None where a key is None in the group) and ``{key}_text``,
-    "92.8% (91.5 to 94.1)"; the other columns of the group's first row come along (e.g. params)."""
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault(tuple(r[k] for k in by), []).append(r)
-    out = []
-    for group in groups.values():
-        summary = {k: v for k, v in group[0].items() if k not in keys and k not in ("seed",)}
-        summary["n"] = len(group)
-        for key in keys:
-            values = [r[key] for r in group]
-            if any(v is None for v in values):
-                summary.update({f"{key}_mean": None, f"{key}_low": None, f"{key}_high": None, f"{key}_text": None})
-                continue
-            mean, low, high = training.mean_ci(values, level)
-            summary.update({f"{key}_mean": mean, f"{key}_low": low, f"{key}_high": high,
-                            f"{key}_text": percent(mean, low, high)})
-        out.append(summary)
-    return out
-
-
-def percent(mean: float, low: float, high: float) -> str:
-    """An accuracy with its interval, in percent: '92.8% (91.5 to 94.1)'."""
-    return f"{100 * mean:.1f}% ({100 * low:.1f} to {100 * high:.1f})"
-
-
 def points(mean: float, low: float, high: float) -> str:
     """A difference of accuracies with its interval, in percentage points: '+1.2 points (-0.3 to +2.7)'."""
     return f"{100 * mean:+.1f} points ({100 * low:+.1f} to {100 * high:+.1f})"
@@ -282,9 +194,9 @@ def sensitivity(models: dict[int, nn.Module], datas: dict[int, Digits], layers: 
     jobs = [(seed, name, float(r)) for seed in models for name in layers for r in ratios]
     base = {seed: training.evaluate(m, datas[seed], "val") for seed, m in models.items()}
     for seed, name, ratio in tqdm(jobs, desc="sensitivity scan", disable=env.progress_disabled()):
-        pruned = _seeded_prune(lambda m, d, name=name, ratio=ratio: prune_layer(m, d, name, ratio),
-                               models[seed], datas[seed], seed)
-        training.recalibrate_bn(pruned, datas[seed], batch_size=None)
+        pruned = training._seeded_prune(lambda m, d, name=name, ratio=ratio: prune_layer(m, d, name, ratio),
+                                        models[seed], datas[seed], seed)
+        training.recalibrate_bn(pruned, datas[seed])
         acc = training.evaluate(pruned, datas[seed], "val")
         rows.append({"seed": seed, "layer": name, "ratio": ratio, "acc_val": acc, "drop": base[seed] - acc})
     return rows
