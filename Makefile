@@ -36,7 +36,7 @@ reproduce: $(STAMP)
 # Everything: lint, every test (the zoo-wide ones included) and every notebook under nbval.
 test: $(STAMP)
 	$(LINT)
-	$(XDIST) tests
+	$(XDIST) --durations=15 tests
 	NBVAL=1 COURSE_FIGURES_DIR=$(CURDIR)/build/nbval-figures $(XDIST) --dist loadfile \
 		--nbval-lax --nbval-current-env -p no:cacheprovider notebooks
 
