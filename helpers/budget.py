@@ -120,10 +120,10 @@ def bisect_by_pruning(built: Built, target: float, tol: float = 0.002, p_tol: fl
     return Search(target, p, r, len(trace), time.perf_counter() - start, trace)
 
 
-def solve(predictor: ParameterModel, target: float) -> Search:
+def solve(predictor: ParameterModel, target: float, at_least: bool = False) -> Search:
     """``ParameterModel.solve`` wrapped as a Search (its time excludes building the predictor)."""
     start = time.perf_counter()
-    p = predictor.solve(target)
+    p = predictor.solve(target, at_least=at_least)
     seconds = time.perf_counter() - start
     return Search(float(target), p, predictor.reduction(p), 0, seconds)
 

@@ -74,8 +74,10 @@ for r in TARGETS:
 # ## 2. Asking the model
 #
 # `ParameterModel` (notebook 05) reads the dependency graph once and predicts the exact count after
-# local pruning at any `p`, without pruning. Its `solve(target)` bisects on that prediction. On
-# ResNet-18 for 50%:
+# local pruning at any `p`, without pruning. Its `solve(target)` tries every count uniform pruning
+# can reach (one per plateau of kept widths) and returns the shortest decimal `p` on the closest, so
+# that the `p` printed is a `p` to pass; `solve(target, at_least=True)` meets a budget instead (the
+# least reduction that reaches it, never one a hair short). On ResNet-18 for 50%:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -84,10 +86,13 @@ predictor = ParameterModel(resnet, x, ignored)
 p_rule, p_solve = theory.channel_ratio_for(0.5), predictor.solve(0.5)
 result = pruning.prune(resnet, x, p_solve, ignored)
 print(f"rule:   p = {p_rule:.4f} removes {predictor.reduction(p_rule):.2%}")
-print(f"solver: p = {p_solve:.4f} removes {predictor.reduction(p_solve):.2%} "
+print(f"solver: p = {p_solve} removes {predictor.reduction(p_solve):.2%} "
       f"({predictor.params_before:,} -> {predictor.params(p_solve):,} parameters)")
 print(f"pruned for real at the solver's p: {result.params_after:,} parameters")
+p_budget = predictor.solve(0.5, at_least=True)
+print(f"at least 50%: p = {p_budget} removes {predictor.reduction(p_budget):.2%}")
 assert result.params_after == predictor.params(p_solve)
+assert predictor.reduction(p_budget) >= 0.5 and predictor.params(p_budget) <= predictor.params(p_solve)
 assert predictor.reduction(p_rule) < 0.5
 assert abs(predictor.reduction(p_solve) - 0.5) < abs(predictor.reduction(p_rule) - 0.5)
 
@@ -109,7 +114,7 @@ VERIFY = ["mobilenet_v3_small"] if QUICK else MODELS
 rows = budget.budget_table(MODELS, TARGETS, device=device, verify=VERIFY)
 COLUMNS = [("model", "model", ""), ("target", "target", ".0%"), ("p_rule", "p (rule)", ".4f"),
            ("reduction_rule", "achieved", ".2%"), ("miss_rule_pp", "miss (pp)", "+.2f"),
-           ("p_solve", "p (solver)", ".4f"), ("reduction_solve", "achieved", ".2%"),
+           ("p_solve", "p (solver)", "g"), ("reduction_solve", "achieved", ".2%"),
            ("miss_solve_pp", "miss (pp)", "+.2f")]
 
 # %%
@@ -180,7 +185,7 @@ timing = [{"method": "solver", "target": s.target, "p": s.channel_ratio, "reduct
 timing += [{"method": "bisection", "target": b.target, "p": b.channel_ratio, "reduction": b.reduction,
             "prunes": b.evaluations, "seconds": b.seconds} for b in bisected]
 print(f"{TIMED} on {device.type}: building the predictor took {build_seconds:.2f} s")
-display(Markdown(format_table(timing, [("method", "method", ""), ("target", "target", ".0%"), ("p", "p", ".4f"),
+display(Markdown(format_table(timing, [("method", "method", ""), ("target", "target", ".0%"), ("p", "p", "g"),
                                        ("reduction", "achieved", ".2%"), ("prunes", "models pruned", "d"),
                                        ("seconds", "seconds", ".3f")])))
 for b in bisected:
@@ -319,13 +324,13 @@ global_search = budget.bisect_by_pruning(global_model, 0.5, tol=0.005, global_pr
 global_pruned = budget.prune_measured(global_model, global_search.channel_ratio, global_pruning=True)
 local_p = ParameterModel(*global_model).solve(0.5)
 local_pruned = budget.prune_measured(global_model, local_p)
-print(f"{GLOBAL}, 50% of the parameters: local p = {local_p:.4f}; global p = {global_search.channel_ratio:.4f} "
+print(f"{GLOBAL}, 50% of the parameters: local p = {local_p}; global p = {global_search.channel_ratio:.4f} "
       f"({global_search.evaluations} prunes, {global_pruned.reduction:.2%} removed)")
 
 # %%
 fig, ax = plt.subplots()
 bins = np.linspace(0, 1, 21)
-ax.hist(list(local_pruned.fractions.values()), bins=bins, alpha=0.6, label=f"local, p={local_p:.3f}")
+ax.hist(list(local_pruned.fractions.values()), bins=bins, alpha=0.6, label=f"local, p={local_p}")
 ax.hist(list(global_pruned.fractions.values()), bins=bins, alpha=0.6,
         label=f"global, p={global_search.channel_ratio:.3f}")
 ax.set_xlabel("fraction of a layer's output channels removed")
@@ -408,7 +413,7 @@ Markdown(format_table(stepwise, [("step", "step", "d"), ("scheduled", "scheduled
 # %%
 local_steps = budget.pruned_reduction(global_model, local_p, iterative_steps=STEPS)
 last = stepwise[-1]
-print(f"local  p={local_p:.4f}: one step removes {local_pruned.reduction:.2%} of the parameters, "
+print(f"local  p={local_p}: one step removes {local_pruned.reduction:.2%} of the parameters, "
       f"{STEPS} steps {local_steps:.2%}")
 print(f"global p={p_global:.4f}: one step and {STEPS} steps both remove {last['channels']:.2%} of the channels; "
       f"parameters: {last['params_once']:.2%} in one step, {last['params']:.2%} in {STEPS}")

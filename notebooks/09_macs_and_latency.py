@@ -350,7 +350,7 @@ for name in MAC_MODELS:
                  "r_exact": reached[p_exact], "exact_s": solve_s})
 Markdown(format_table(ways, [("model", "model", ""), ("p_rule", "rule's inverse: p", ".4f"), ("r_rule", "MACs removed", ".2%"),
                              ("p_loop", "loop: p", ".2f"), ("r_loop", "MACs removed", ".2%"), ("loop_s", "loop (s)", ".1f"),
-                             ("p_exact", "solver: p", ".4f"), ("r_exact", "MACs removed", ".2%"),
+                             ("p_exact", "solver: p", "g"), ("r_exact", "MACs removed", ".2%"),
                              ("exact_s", "solver (s)", ".2f")]))
 
 # %%

@@ -158,7 +158,7 @@ readings = [{"reading": name, "p": p, "params_after": predictor.params(p), "redu
 
 # %%
 # NBVAL_CHECK_OUTPUT
-Markdown(format_table(readings, [("reading", "reading", ""), ("p", "channel ratio p", ".3f"),
+Markdown(format_table(readings, [("reading", "reading", ""), ("p", "channel ratio p", "g"),
                                  ("params_after", "parameters left", ",d"), ("reduction", "removed", ".1%")]))
 
 # %%
@@ -168,7 +168,7 @@ assert abs(predictor.reduction(p_solver) - TARGET) < 0.01
 assert 0.2 < predictor.reduction(p_learner) - TARGET < 0.3  # about a quarter of the network too much
 print(f"p = 0.5 removes {predictor.reduction(p_learner):.1%} of the parameters, "
       f"{100 * (predictor.reduction(p_learner) - TARGET):.1f} percentage points more than intended; "
-      f"p = {p_solver:.3f} removes "
+      f"p = {p_solver} removes "
       f"{predictor.reduction(p_solver):.1%}")
 
 # %% [markdown]
@@ -195,7 +195,7 @@ runs = {name: [training.prune_and_fine_tune(baselines[s], digits, p, PLAN.finetu
 STAGES = ("acc_test_before_refresh", "acc_test_pruned", "acc_test")
 comparison = training.summarise([r.row() for rs in runs.values() for r in rs], STAGES, by=("arm",))
 trained_text = training.percent(*training.mean_ci(list(acc_baseline.values())))
-Markdown(format_table([{**c, "reading": f"{c['arm']}: p = {c['channel_ratio']:.3f}", "trained": trained_text}
+Markdown(format_table([{**c, "reading": f"{c['arm']}: p = {c['channel_ratio']:g}", "trained": trained_text}
                        for c in comparison],
                       [("reading", "reading", ""), ("param_reduction", "params removed", ".1%"),
                        ("trained", "trained", ""), ("acc_test_before_refresh_text", "pruned", ""),
@@ -268,7 +268,7 @@ ax.axhline(mean(list(acc_baseline.values())), color="black", linewidth=1, label=
 ax.axvline(100 * TARGET, color="grey", linestyle="--", linewidth=1, label="the target: 50% removed")
 for (name, rs), marker in zip(runs.items(), ["X", "*"]):
     ax.scatter(100 * rs[0].param_reduction, mean([r.acc_test for r in rs]), marker=marker, s=140,
-               color="black", zorder=5, label=f"{name}: p = {rs[0].channel_ratio:.3f}, fine-tuned")
+               color="black", zorder=5, label=f"{name}: p = {rs[0].channel_ratio:g}, fine-tuned")
 ax.set_xlabel("parameters removed (%)")
 ax.set_ylabel("test accuracy")
 ax.set_xlim(0, 100)

@@ -133,7 +133,7 @@ readings = [{"budget": b, "reading": {"misread": "p = r", "rule": "rule, 1-√(1
 # %%
 # NBVAL_CHECK_OUTPUT
 Markdown(format_table(sorted(readings, key=lambda r: r["budget"]),
-                      [("budget", "budget r", ".0%"), ("reading", "reading", "", "left"), ("p", "channel ratio p", ".3f"),
+                      [("budget", "budget r", ".0%"), ("reading", "reading", "", "left"), ("p", "channel ratio p", "g"),
                        ("params", "parameters left", ",d"), ("removed", "removed", ".1%")]))
 
 # %%

@@ -94,7 +94,7 @@ def pruner_for(importance, p=P, ratios=None):
 
 lr, _ = study.choose_finetune_lr(S, baselines, datas, pruner_for(lambda: tp.importance.GroupMagnitudeImportance(p=2)),
                                     BUDGET)
-print(f"p = {P:.3f} removes {predictor.reduction(P):.1%} of the parameters; fine-tuning learning rate chosen "
+print(f"p = {P} removes {predictor.reduction(P):.1%} of the parameters; fine-tuning learning rate chosen "
       f"on validation: {lr:g}")
 
 # %% [markdown]
@@ -293,7 +293,7 @@ assert RATIOS[max(at_half, key=at_half.get)] < max(RATIOS.values())  # the most 
 Markdown(format_table([{"layer": n, "ratio": r, "scan": at_half[n]} for n, r in RATIOS.items()],
                       [("layer", "layer", "", "left"), ("ratio", "channel ratio (non-uniform)", ".2f"),
                        ("scan", "validation drop at 0.5, alone", ".1%")])
-         + f"\n\nPredicted: {params_with(RATIOS):,} parameters left; the uniform p = {P:.3f} leaves {budget_params:,}.")
+         + f"\n\nPredicted: {params_with(RATIOS):,} parameters left; the uniform p = {P} leaves {budget_params:,}.")
 
 # %%
 nonuniform = [training.prune_and_fine_tune(baselines[seed], datas[seed],

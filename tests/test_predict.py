@@ -1,4 +1,6 @@
 """The predictor must equal Torch-Pruning's count to the parameter, without pruning."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -17,7 +19,6 @@ RATIOS = [0.1, 0.37, 0.5, 0.9]
 
 # torchvision models outside the zoo, built as a new user would (a classifier to leave alone each)
 EXTRA = {
-    "alexnet": (lambda: tvm.alexnet(weights=None), lambda m: m.classifier[-1]),
     "googlenet": (lambda: tvm.googlenet(weights=None, aux_logits=False, init_weights=False), lambda m: m.fc),
     "regnet_x_800mf": (lambda: tvm.regnet_x_800mf(weights=None), lambda m: m.fc),
 }
@@ -114,12 +115,14 @@ def _grid_best(predictor, target, step=10_000):
 
 
 def assert_solves(predictor, targets):
-    """``solve`` comes at least as close as every ratio on a 0.0001 grid, and ties go to the smaller."""
+    """``solve`` comes at least as close as every ratio on a 0.0001 grid, and ties go to the smaller
+    ratio's plateau (the one with more parameters left)."""
     for target in targets:
         p = predictor.solve(target)
         p_grid, miss_grid = _grid_best(predictor, target)
         miss = abs(predictor.reduction(p) - target)
-        assert miss < miss_grid or (miss == miss_grid and p <= p_grid), (target, p, p_grid)
+        assert miss < miss_grid or (miss == miss_grid and predictor.params(p) >= predictor.params(p_grid)), \
+            (target, p, p_grid)
 
 
 @pytest.mark.parametrize("round_to", [None, 8])
@@ -151,8 +154,54 @@ def test_solved_ratio_prunes_to_the_predicted_count(solver_models, zoo_model, na
 def test_unreachable_target_names_the_maximum(resnet18):
     *_, pm = resnet18
     p_max, r_max = pm.max_reduction()
-    with pytest.raises(ValueError, match=f"at most {r_max:.1%}"):
-        pm.solve(min(r_max + 0.01, 0.9999))
+    for at_least in (False, True):
+        with pytest.raises(ValueError, match=f"at most {r_max:.2%}"):
+            pm.solve(min(r_max + 0.01, 0.9999), at_least=at_least)
+    assert pm.reduction(pm.solve(r_max, at_least=True)) == r_max
+
+
+# ResNet-18 and MobileNetV3-Small (a large share of depthwise and classifier weights), for a parameter
+# and a MAC budget at three targets
+SOLVE_CASES = [(name, by, target) for name in ("resnet18", "mobilenet_v3_small") for by in ("params", "macs")
+               for target in (0.3, 0.5, 0.7)]
+
+
+@pytest.fixture(scope="module")
+def budget_models(zoo_model):
+    return {name: ParameterModel(*zoo_model(name)) for name in ("resnet18", "mobilenet_v3_small")}
+
+
+@pytest.mark.parametrize("name,by,target", SOLVE_CASES)
+def test_the_printed_solve_result_prunes_to_its_count(budget_models, zoo_model, name, by, target):
+    pm = budget_models[name]
+    count = pm.params if by == "params" else pm.macs
+    p = pm.solve(target, by=by)
+    printed = f"{p}"  # what a notebook prints and a learner types back in
+    model, inputs, ignored = zoo_model(name)
+    result = prune_copy(model, inputs, float(printed), ignored)
+    assert (result.params_after if by == "params" else result.macs_after) == count(p)
+    # the shortest decimal: no ratio with fewer decimals lies on p's plateau (the nearest ones on
+    # either side of p with d decimals would)
+    decimals = len(printed.split(".")[1])
+    for d in range(1, decimals):
+        for q in (math.floor(p * 10 ** d) / 10 ** d, math.ceil(p * 10 ** d) / 10 ** d):
+            assert q >= 1 or count(q) != count(p), (printed, q)
+
+
+@pytest.mark.parametrize("name,by,target", SOLVE_CASES)
+def test_at_least_meets_the_budget_with_the_least_reduction(budget_models, name, by, target):
+    pm = budget_models[name]
+    count = pm.params if by == "params" else pm.macs
+    before = pm.params_before if by == "params" else pm.macs_before
+    p = pm.solve(target, by=by, at_least=True)
+    allowed = math.floor((1 - target) * before + 1e-6)
+    assert count(p) <= allowed, "the budget is missed"
+    ps = np.arange(20_000) / 20_000
+    ps = ps[ps <= pm.max_reduction(by)[0]]
+    counts = pm.params_at(ps) if by == "params" else pm.macs_at(ps)
+    assert count(p) == counts[counts <= allowed].max(), "a smaller reduction meets the budget too"
+    closest = pm.solve(target, by=by)
+    assert count(closest) >= count(p)  # the closest count may miss the budget; at_least never does
 
 
 @pytest.mark.parametrize("bad", [float("nan"), "0.3", True, None, -0.1, 1.0, 2])

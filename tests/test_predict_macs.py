@@ -37,9 +37,15 @@ def test_macs_equal_torch_pruning(zoo_model, name, ignore, round_to, steps, rati
     _assert_exact(model, inputs, ignored if ignore else [], round_to, steps, ratios)
 
 
+# Every zoo CNN in every setting, but VGG-16-BN, the slowest to copy (138M parameters, each ratio
+# prunes a copy), a plain chain of convolutions: its rounding is checked with round_to=8 (classifier
+# pruned, and over iterative steps); round_to=2 and 4 add nothing there.
+ZOO_CASES = [(name, *config) for name in zoo.names() for config in CONFIGS
+             if not (name == "vgg16_bn" and config[1] in (2, 4))]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("ignore,round_to,steps", CONFIGS, ids=lambda v: str(v))
-@pytest.mark.parametrize("name", zoo.names())
+@pytest.mark.parametrize("name,ignore,round_to,steps", ZOO_CASES, ids=lambda v: str(v))
 def test_macs_equal_torch_pruning_over_the_zoo(zoo_model, name, ignore, round_to, steps):
     model, inputs, ignored = zoo_model(name, small=True)
     _assert_exact(model, inputs, ignored if ignore else [], round_to, steps, RATIOS)
@@ -149,7 +155,7 @@ def test_mac_breakdown(resnet18):
 # ---- the MAC solver ------------------------------------------------------------------------------
 def _grid_best(predictor, target, step=10_000):
     ps = np.arange(step) / step
-    ps = ps[ps <= predictor.max_reduction()[0]]  # the ratios solve searches
+    ps = ps[ps <= predictor.max_reduction(by="macs")[0]]  # the ratios solve searches
     miss = np.abs(1.0 - predictor.macs_at(ps) / predictor.macs_before - target)
     return float(ps[int(np.argmin(miss))]), float(miss.min())
 
@@ -166,7 +172,9 @@ def test_mac_solver_is_the_best_ratio_on_a_fine_grid(zoo_model, name, round_to):
         p = predictor.solve(target, by="macs")
         p_grid, miss_grid = _grid_best(predictor, target)
         miss = abs(predictor.reduction(p, by="macs") - target)
-        assert miss < miss_grid or (miss == miss_grid and p <= p_grid), (target, p, p_grid)
+        # ties go to the smaller ratio's plateau, the one with more MACs left
+        assert miss < miss_grid or (miss == miss_grid and predictor.macs(p) >= predictor.macs(p_grid)), \
+            (target, p, p_grid)
     table = predictor._plateaus("macs")
     predictor.solve(0.42, by="macs")
     assert predictor._plateaus("macs") is table
@@ -187,7 +195,7 @@ def test_mac_solved_ratio_prunes_to_the_predicted_count(zoo_model, name):
 
 def test_unreachable_mac_target_names_the_maximum(resnet18):
     p_max, r_max = resnet18.max_reduction(by="macs")
-    with pytest.raises(ValueError, match=f"MAC reduction cannot be reached.*at most {r_max:.1%}"):
+    with pytest.raises(ValueError, match=f"MAC reduction cannot be reached.*at most {r_max:.2%}"):
         resnet18.solve(min(r_max + 0.01, 0.9999), by="macs")
 
 

@@ -2,6 +2,7 @@
 Makefile, environment.yml and the notebooks' Colab cell read; pyproject.toml declares every package the
 code imports, in ranges that hold the pins."""
 import ast
+import functools
 import re
 import sys
 from importlib.metadata import distributions, packages_distributions
@@ -108,8 +109,13 @@ def _third_party(paths) -> dict[str, set[Path]]:
     return found
 
 
+@functools.cache
+def _packages() -> dict[str, list[str]]:
+    return packages_distributions()  # reads every installed distribution: once
+
+
 def _distributions(module: str) -> set[str]:
-    dists = packages_distributions().get(module) or [  # Python 3.10 reads top_level.txt alone
+    dists = _packages().get(module) or [  # Python 3.10 reads top_level.txt alone
         d.metadata["Name"] for d in distributions() if any(f.parts[0] == module for f in d.files or ())]
     dists = dists or [module]  # not installed here: named as imported
     return {re.sub(r"[-_.]+", "-", d).lower() for d in dists}

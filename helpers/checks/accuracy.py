@@ -152,7 +152,7 @@ def _check_ratio_for(fn) -> None:
             best = predictor.reduction(predictor.solve(target))
             if abs(result.param_reduction - target) > abs(best - target) + 0.01:
                 raise Wrong(f"with width {width}, p = {p:.3f} removes {result.param_reduction:.1%} of the "
-                            f"parameters, not {target:.0%} (p = {predictor.solve(target):.3f} removes "
+                            f"parameters, not {target:.0%} (p = {predictor.solve(target)} removes "
                             f"{best:.1%})")
 
 

@@ -252,12 +252,14 @@ class ParameterModel:
         return self._tables[by]
 
     def _pick(self, k: int, by: str = "params") -> float:
-        """The smallest channel ratio with the fewest decimals (4 at least) on plateau ``k``."""
+        """The shortest decimal on plateau ``k``: the ratio with the fewest decimals whose count is
+        plateau ``k``'s (the smallest such, where several have that many), so that the ratio as
+        printed (``f"{p}"``) and typed back in prunes to the same count."""
         bps, counts = self._plateaus(by)
         if k == 0:
             return 0.0
         lo, hi = Fraction(bps[k - 1]), Fraction(bps[k] if k < len(bps) else 1)
-        for decimals in range(4, 16):
+        for decimals in range(1, 16):
             scale = 10 ** decimals
             q = Fraction(math.floor(lo * scale) + 1, scale)
             # two tries: at an edge the float arithmetic may put the first on the next plateau
@@ -275,28 +277,40 @@ class ParameterModel:
         k = int(np.argmin(counts))  # the first plateau with the fewest parameters (MACs)
         return self._pick(k, by), 1.0 - int(counts[k]) / self._before(by)
 
-    def solve(self, target_reduction: float, by: str = "params") -> float:
-        """The channel ratio whose exact reduction of parameters (``by="macs"``: of MACs) is
-        closest to ``target_reduction``.
+    def solve(self, target_reduction: float, by: str = "params", at_least: bool = False) -> float:
+        """The channel ratio whose exact reduction of parameters (``by="macs"``: of MACs) is closest
+        to ``target_reduction`` or, with ``at_least=True``, the least reduction that reaches it (a
+        budget: "at most half the parameters" is met, never missed by a hair).
 
         Exact: every count reachable up to the ratio of the largest reduction (``max_reduction``) is
-        tried, one per plateau between breakpoints; ties go to the smaller ratio, and the ratio
-        returned is the smallest with 4 decimals on the best plateau (more decimals where the plateau
-        is narrower than 0.0001). Past that ratio Torch-Pruning leaves whole more and more groups
-        that their rounded width would empty while it shrinks the others: a count met there (ResNet-50
-        loses 49.8% of its MACs at p = 0.9976) is not a channel ratio anyone asks for.
+        tried, one per plateau between breakpoints; ties go to the smaller ratio. The ratio returned
+        is the shortest decimal on the best plateau (0.17 rather than 0.1641): printed as it is and
+        passed back as ``pruning_ratio``, it prunes to the count it was chosen for. Past the ratio of
+        the largest reduction Torch-Pruning leaves whole more and more groups that their rounded
+        width would empty while it shrinks the others: a count met there (ResNet-50 loses 49.8% of
+        its MACs at p = 0.9976) is not a channel ratio anyone asks for. A target beyond the largest
+        reduction raises a ValueError that names it.
         """
         what = "parameter" if check_by(by) == "params" else "MAC"
         target = check_channel_ratio(target_reduction, name=f"target {what} reduction")
         p_max, r_max = self.max_reduction(by)
-        if target > r_max + 1e-9:
+        if target > r_max + 1e-12:
             raise ValueError(
                 f"a {target:.1%} {what} reduction cannot be reached: uniform pruning of this model "
-                f"removes at most {r_max:.1%} (at p={p_max:.4f}); lower the target")
+                f"removes at most {r_max:.2%} (at p={p_max}); lower the target")
         _, counts = self._plateaus(by)
         searched = counts[:int(np.argmin(counts)) + 1]  # up to the plateau of the largest reduction
-        miss = np.abs((1.0 - searched / self._before(by)) - target)
-        return self._pick(int(np.argmin(miss)), by)  # argmin: the first, i.e. smallest p, on ties
+        reduction = 1.0 - searched / self._before(by)
+        if at_least:
+            # the counts that meet the budget, compared as integers: count <= (1 - target) * before (a
+            # millionth of a parameter of slack for a target read off a float reduction, r_max say)
+            allowed = math.floor((1 - Fraction(target)) * self._before(by) + Fraction(1, 10 ** 6))
+            meets = np.flatnonzero(searched <= allowed)
+            if not len(meets):
+                raise ValueError(f"a {target:.1%} {what} reduction cannot be reached: uniform pruning of this "
+                                 f"model removes at most {r_max:.2%} (at p={p_max}); lower the target")
+            return self._pick(int(meets[np.argmax(searched[meets])]), by)  # argmax: the first, smallest p
+        return self._pick(int(np.argmin(np.abs(reduction - target))), by)  # argmin: the first, smallest p
 
 
 def _ratios(ps) -> np.ndarray:
