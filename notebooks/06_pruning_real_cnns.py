@@ -16,7 +16,7 @@
 #
 # **Study time**: about 45 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 2.9 min in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 16 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
