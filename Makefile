@@ -17,8 +17,6 @@ LINT := $(PY) -m ruff check helpers tests conftest.py
 
 .PHONY: reproduce test check lab notebooks bench clean
 
-# --no-compile: Python compiles a module when it is first imported; compiling every module of torch at
-# install time takes long, for modules the course never imports
 $(STAMP): pyproject.toml $(PINS)
 	@test -x $(PY) || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || { \
 		echo "The course needs Python 3.10 or newer; PYTHON=$(PYTHON) is" \
@@ -26,8 +24,8 @@ $(STAMP): pyproject.toml $(PINS)
 		echo "Name another one, e.g.: make $(or $(MAKECMDGOALS),test) PYTHON=python3.12" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q --no-compile -c $(PINS) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch torchvision
-	$(PY) -m pip install -q --no-compile -c $(PINS) -e '.[dev]'
+	$(PY) -m pip install -q -c $(PINS) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch torchvision
+	$(PY) -m pip install -q -c $(PINS) -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
