@@ -58,6 +58,7 @@ bench: $(STAMP)
 LAB_HIDE := "['__pycache__', '*.pyc', '*.py', '.ipynb_checkpoints']"
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
+	$(PY) -m pip install -q -c $(PINS) -e '.[dev,lab]'
 	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ROOT) --ContentsManager.hide_globs=$(LAB_HIDE) $(LAB_ARGS)
 
 clean:

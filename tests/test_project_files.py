@@ -81,7 +81,7 @@ def test_environment_yml_installs_the_project_under_the_pins():
     assert Requirement("python" + _project()["requires-python"]).specifier.contains(version), \
         f"environment.yml's {python} is outside pyproject.toml's requires-python"
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert "-c pins.txt" in pip and "-e .[dev]" in pip, pip
+    assert "-c pins.txt" in pip and "-e .[dev,lab]" in pip, pip  # Binder and conda users open JupyterLab
     assert all(line.startswith(("-c ", "-e ", "--extra-index-url ")) for line in pip), \
         f"environment.yml's pip section names packages itself: {pip}"
 

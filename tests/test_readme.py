@@ -2,7 +2,7 @@
 table is what `make reproduce` generates."""
 import pytest
 
-from helpers import results, sweep
+from helpers import results, sweep, zoo
 from helpers.results import FIGURES
 from helpers.tooling import readme as readme_blocks
 from helpers.tooling import reproduce
@@ -64,6 +64,10 @@ def test_committed_rows_predict_params_and_macs_exactly():
         assert r["macs_after"] < r["macs_before"], where
     table = (FIGURES / reproduce.TABLE_MD).read_text()
     assert "| max error (params) |" in table and "| max error (MACs) |" in table
+    _, transformer_rows = results.read(FIGURES / reproduce.TRANSFORMER_CSV)
+    assert {r["model"] for r in transformer_rows} == set(zoo.names("transformer"))
+    for r in transformer_rows:
+        assert r["params_after"] == r["predicted_params_after"] and r["output_kept"], r
 
 
 def test_zoo_tables_show_a_wrong_prediction():

@@ -154,8 +154,11 @@ def test_zoo_transformers_are_a_family_of_their_own():
     assert small.vocab_size == large.vocab_size and small.hidden_size < large.hidden_size
 
 
+# The small decoder pruned for real; ViT-B/16 and the large decoder (86M and 168M parameters, each
+# ratio a copy) are pruned by `make reproduce`, whose committed rows tests/test_readme.py holds exact,
+# and ViT-B/16 again by notebook 13 under nbval; the tiny ViTs and decoders above cover their layers.
 @pytest.mark.slow
-@pytest.mark.parametrize("name", zoo.names("transformer"))
+@pytest.mark.parametrize("name", ["llama_small"])
 def test_zoo_transformers_are_exact(name):
     built = zoo.build(name)
     model, inputs, ignored = built
