@@ -33,12 +33,13 @@ reproduce: $(STAMP)
 	$(PY) -m helpers reproduce --readme-config --out figures
 	$(PY) -m helpers readme
 
-# Everything: lint, every test (the zoo-wide ones included) and every notebook under nbval.
+# Everything: lint, every test (the zoo-wide ones included) and every notebook under nbval, in one
+# session so that both cores stay busy to the end (a notebook runs whole on one worker: loadfile).
+# NBVAL=1 turns the notebooks' progress bars off; COURSE_FIGURES_DIR keeps figures/ as committed.
 test: $(STAMP)
 	$(LINT)
-	$(XDIST) --durations=15 tests
-	NBVAL=1 COURSE_FIGURES_DIR=$(CURDIR)/build/nbval-figures $(XDIST) --dist loadfile \
-		--nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+	NBVAL=1 COURSE_FIGURES_DIR=$(CURDIR)/build/nbval-figures $(XDIST) --dist loadfile --durations=15 \
+		--nbval-lax --nbval-current-env -p no:cacheprovider tests notebooks
 
 # The inner loop (about a minute): lint and the fast tests, without the zoo-wide checks and notebooks.
 check: $(STAMP)
