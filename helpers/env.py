@@ -35,9 +35,10 @@ def mode() -> str:
     return chosen
 
 
-def for_mode(choices: dict, mode: str | None = None):
-    """``choices[mode]``, the setting of a mode (default: ``mode()``); a ValueError names the modes."""
-    chosen = mode or globals()["mode"]()
+def for_mode(choices: dict, which: str | None = None):
+    """``choices[which]``, the setting of a mode (default: the current ``mode()``); a ValueError
+    names the modes."""
+    chosen = which or mode()
     if chosen not in choices:
         raise ValueError(f"mode must be one of {sorted(choices)}, got {chosen!r}")
     return choices[chosen]

@@ -30,7 +30,6 @@ import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -39,7 +38,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm import tqdm
 
-from . import env, pruning, results
+from . import env, pruning
 from ._core import check_channel_ratio, check_positive_int
 from .counting import n_params
 
@@ -48,7 +47,7 @@ __all__ = ["SIZE", "NUM_CLASSES", "SPLITS", "Digits", "split_indices", "load",
            "steps_per_epoch", "fit", "fine_tune", "evaluate", "recalibrate_bn", "train_baseline",
            "Run", "prune_and_fine_tune", "prune_at_ratios",
            "LEVEL", "mean_ci", "percent", "summarise",
-           "Plan", "plan", "write_csv"]
+           "Plan", "plan"]
 
 SIZE = 16  # images are upsampled from 8x8 to SIZE x SIZE
 NUM_CLASSES = 10
@@ -510,10 +509,3 @@ _PLANS = {
 def plan(mode: str | None = None) -> Plan:
     """The run of notebook 10 for ``mode`` (default: ``helpers.env.mode()``)."""
     return env.for_mode(_PLANS, mode)
-
-
-def write_csv(rows: list[dict], name: str, device: torch.device | None = None,
-              out: str | Path | None = None) -> Path:
-    """Write ``rows`` as the record ``name`` (``helpers.results.write`` under ``helpers.results.stamp``:
-    the device, versions, mode and date) in ``helpers.results.folder(out)``; return its path."""
-    return results.write(name, rows, results.stamp(device), out=out)

@@ -13,7 +13,7 @@
 #
 # **Study time**: about 40 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 44 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 50 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -279,7 +279,7 @@ tag = results.stamp(device)
 fig.text(0.01, -0.03, f"{tag['device']} | torch {tag['torch']} | torch-pruning {tag['torch-pruning']} | {tag['date']}",
          fontsize=7, color="grey")
 report.save(fig, f"10_accuracy_{MODE}")
-csv_path = training.write_csv(rows, f"10_accuracy_{MODE}", device)
+csv_path = results.write(f"10_accuracy_{MODE}", rows, tag)
 print(f"saved 10_accuracy_{MODE}.png and {csv_path.name} ({len(rows)} rows) under {csv_path.parent.name}/")
 plt.show()
 

@@ -15,7 +15,7 @@
 #
 # **Study time**: about 45 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 52 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 66 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -257,7 +257,7 @@ ax.set_ylabel("test accuracy (%)")
 ax.set_title(f"Pruned + fine-tuned vs the same architecture from scratch ({len(S.seeds)} seeds, {MODE} mode)")
 ax.legend(loc="lower right")
 report.save(fig, f"11_arms_{MODE}")
-csv_path = training.write_csv(base_rows + rows, f"11_arms_{MODE}", device)
+csv_path = results.write(f"11_arms_{MODE}", base_rows + rows, results.stamp(device))
 print(f"saved 11_arms_{MODE}.png and {csv_path.name} ({len(base_rows) + len(rows)} rows)")
 plt.show()
 

@@ -15,7 +15,7 @@
 #
 # **Study time**: about 45 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 40 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 50 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -178,7 +178,7 @@ ax.set_ylabel("test accuracy (%)")
 ax.set_title(f"Importance criteria at {BUDGET:.0%} of the parameters removed ({len(S.seeds)} seeds, {MODE} mode)")
 ax.legend(loc="center right")
 report.save(fig, f"12_criteria_{MODE}")
-training.write_csv(rows, f"12_criteria_{MODE}", device)
+results.write(f"12_criteria_{MODE}", rows, results.stamp(device))
 plt.show()
 
 # %%
@@ -223,7 +223,7 @@ def prune_one(model, data, name, ratio):
 LAYERS = [name for name, m in model0.named_modules() if isinstance(m, torch.nn.Conv2d)]
 scan = study.sensitivity(baselines, datas, LAYERS, S.scan_ratios, prune_one)
 scan_summary = training.summarise(scan, ("drop",), by=("layer", "ratio"))
-training.write_csv(scan, f"12_sensitivity_{MODE}", device)
+results.write(f"12_sensitivity_{MODE}", scan, results.stamp(device))
 Markdown(format_table([{"layer": n, **{f"r{r}": next(s["drop_text"] for s in scan_summary if (s["layer"], s["ratio"]) == (n, r))
                                        for r in S.scan_ratios}} for n in LAYERS],
                       [("layer", "layer pruned alone", "", "left")]
@@ -304,7 +304,7 @@ assert {r.params for r in nonuniform} == {params_with(RATIOS)}  # the predictor'
 assert params_with(RATIOS) <= budget_params  # the same budget: no more parameters than the uniform arm
 rows2 = [r.row() for r in nonuniform] + [{**r, "arm": "uniform"} for r in rows if r["arm"] == "L2"]
 compared = training.summarise(rows2, ("acc_test_pruned", "acc_test"))
-training.write_csv(rows2, f"12_nonuniform_{MODE}", device)
+results.write(f"12_nonuniform_{MODE}", rows2, results.stamp(device))
 print(f"non-uniform: {nonuniform[0].params:,} parameters after pruning ({nonuniform[0].param_reduction:.1%} removed), "
       f"as predicted; uniform: {budget_params:,}")
 Markdown(format_table(compared, [("arm", "ratios", "", "left"), ("params", "parameters", ",d"),

@@ -513,19 +513,15 @@ def test_plans_are_budgets_in_steps(digits):
         training.plan("medium")
 
 
-def test_write_csv_records_rows_under_a_stamp(tmp_path, monkeypatch):
-    path = training.write_csv([{"a": 1, "b": 0.5}, {"a": 2, "b": None}], "demo", out=tmp_path)
-    assert path == tmp_path / "demo.csv"
-    stamp, rows = results.read(path)
-    assert rows == [{"a": 1, "b": 0.5}, {"a": 2, "b": None}]
+def test_a_run_records_its_rows_under_a_stamp(tmp_path, monkeypatch):
+    """What notebooks 10-12 write: the runs' rows, stamped, where results.folder() says."""
+    monkeypatch.setenv("COURSE_FIGURES_DIR", str(tmp_path))
+    rows = [{"a": 1, "b": 0.5}, {"a": 2, "b": None}]
+    assert results.write("demo", rows, results.stamp("cpu")) == tmp_path / "demo.csv"
+    stamp, back = results.read("demo")
+    assert back == rows
     for key in ("device", "mode", "torch", "torch-pruning", "date"):
         assert stamp[key], key
-    with pytest.raises(ValueError):
-        training.write_csv([], "empty", out=tmp_path)
-    # without out: where results.folder() says, COURSE_FIGURES_DIR when set, and read back by name
-    monkeypatch.setenv("COURSE_FIGURES_DIR", str(tmp_path / "elsewhere"))
-    assert training.write_csv([{"a": 3}], "demo_env") == tmp_path / "elsewhere" / "demo_env.csv"
-    assert results.read("demo_env")[1] == [{"a": 3}]
 
 
 # ---- feedback of notebook 10's exercises on other typical mistakes -------------------------------------
