@@ -5,18 +5,23 @@ fine-tune: ``training.prune_and_fine_tune``, which returns a ``training.Run``), 
 seeds (``training.summarise``). This module holds what only the study needs:
 
 * ``Study`` and ``study(mode)``: the task (a narrower DigitsCNN on fewer training images, so that the
-  trained model sits below ceiling), the budgets in optimiser steps and the seeds, per mode;
-  ``load_splits``: one train / validation / test split per seed (``split_seed = seed``), so that the
-  intervals cover the draw of the images as well as the initial weights and the batch order;
-  ``train_baselines``: one trained model per seed;
-* ``choose`` and ``choose_finetune_lr``: a setting picked by its mean *validation* accuracy over
-  seeds (the test images are read once, at the end);
-* ``train_from_scratch`` (with ``reinitialised``): the control, the pruned architecture initialised
-  afresh and trained for a number of steps, as a ``training.Run``;
-* ``paired``, ``verdict`` and ``points``: the interval of a difference between two arms measured on
-  the same seeds, and what it says;
+  trained model sits below ceiling), the grids of learning rates and the budgets in optimiser steps,
+  and the seeds, per mode; ``load_splits``: one train / validation / test split per seed
+  (``split_seed = seed``), so that the intervals cover the draw of the images as well as the initial
+  weights and the batch order;
+* ``train_to_plateau``: the dense baseline trained until more steps stop helping on validation (the
+  step count and the learning rate both chosen on validation); ``train_baselines``: the same models
+  again from the chosen step count and rate;
+* ``choose`` and ``tune``: a setting picked by its mean *validation* accuracy over seeds (the test
+  images are read once, at the end), for every arm the same way;
+* ``train_from_scratch`` (with ``reinitialised``) and ``compute_matched_steps``: the control, the
+  pruned architecture initialised afresh and trained for as many optimiser steps (Scratch-E in Liu et
+  al.'s terms) or for as many multiply-accumulates (Scratch-B) as the pruned arm;
+* ``paired``, ``paired_p``, ``holm``, ``compare``, ``verdict`` and ``points``: the interval and the
+  test of a difference between two arms measured on the same seeds, corrected for the number of
+  comparisons made;
 * ``sensitivity``, ``mean_drops`` and ``greedy_ratios``: a per-layer scan of validation accuracy
-  against channel ratio, and a non-uniform ``pruning_ratio_dict`` built from it for a parameter budget.
+  against channel ratio, and a non-uniform ``pruning_ratio_dict`` built from it for a budget.
 
 The pruning itself stays in the notebooks, written with Torch-Pruning's API: every function here that
 prunes takes the notebook's ``prune(model, data)`` (it prunes ``model`` in place and returns it).
@@ -24,6 +29,7 @@ prunes takes the notebook's ``prune(model, data)`` (it prunes ``model`` in place
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -36,37 +42,43 @@ from . import env, training
 from .counting import n_params
 from .training import LEVEL, Digits, Run
 
-__all__ = ["Study", "study", "load_splits", "train_baselines", "choose", "choose_finetune_lr", "reinitialised",
-           "train_from_scratch", "paired", "verdict", "points", "sensitivity", "mean_drops", "greedy_ratios"]
+__all__ = ["Study", "study", "load_splits", "Trained", "train_to_plateau", "train_baselines", "choose", "tune",
+           "reinitialised", "train_from_scratch", "compute_matched_steps", "paired", "paired_p", "holm", "compare",
+           "verdict", "points", "sensitivity", "mean_drops", "greedy_ratios"]
 
 
 # ---- the study's settings, per mode ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Study:
-    """The task and the budgets of the accuracy study (notebooks 11 and 12); budgets in optimiser steps."""
+    """The task and the budgets of the accuracy study (notebooks 11 and 12); budgets in optimiser steps.
+
+    The baseline's training is not fixed here: ``train_to_plateau`` chooses its step count (from
+    ``first_train_steps``, doubling up to ``max_train_steps``) and its learning rate
+    (``train_lr_grid``) on validation."""
 
     width: int  # DigitsCNN's width (channels of the first stage)
     train_size: int  # training images kept (of 1,078 once validation and test are drawn)
     val_fraction: float  # of all 1,797 images; the test split is the usual 20%
-    train_steps: int  # the baseline's training
+    first_train_steps: int  # the baseline's step counts tried: this one, doubled while it helps
+    max_train_steps: int
     finetune_steps: int  # the short fine-tune after pruning
     long_finetune_steps: int  # the longer fine-tune
     seeds: tuple[int, ...]
-    lr_grid: tuple[float, ...]  # fine-tuning learning rates, one picked on validation
+    lr_grid: tuple[float, ...]  # fine-tuning peak learning rates, one picked on validation per arm
     scan_ratios: tuple[float, ...]  # channel ratios of the per-layer sensitivity scan
+    train_lr_grid: tuple[float, ...] = (3e-3, 1e-2)  # training from scratch (baseline and control arms)
     budgets: tuple[float, ...] = (0.5, 0.75)  # fractions of the parameters to remove
     batch_size: int = 64
-    train_lr: float = 3e-3  # the baseline's (and the from-scratch arms') peak learning rate
 
 
-# 200 training images are 4 steps of 64 a pass: 30 passes in quick mode, 75 in full mode
+# 200 training images are 4 steps of 64 a pass
 _STUDIES = {
-    "quick": Study(width=12, train_size=200, val_fraction=0.2, train_steps=120, finetune_steps=20,
-                   long_finetune_steps=80, seeds=(0, 1, 2, 3, 4), lr_grid=(1e-3, 3e-3, 1e-2, 3e-2),
+    "quick": Study(width=12, train_size=200, val_fraction=0.2, first_train_steps=60, max_train_steps=960,
+                   finetune_steps=20, long_finetune_steps=80, seeds=(0, 1, 2, 3, 4), lr_grid=(3e-3, 1e-2, 3e-2),
                    scan_ratios=(0.25, 0.5, 0.75)),
-    "full": Study(width=12, train_size=200, val_fraction=0.2, train_steps=300, finetune_steps=50,
-                  long_finetune_steps=200, seeds=tuple(range(10)), lr_grid=(1e-3, 3e-3, 1e-2, 3e-2),
-                  scan_ratios=tuple(round(0.1 * i, 1) for i in range(1, 10))),
+    "full": Study(width=12, train_size=200, val_fraction=0.2, first_train_steps=60, max_train_steps=3840,
+                  finetune_steps=50, long_finetune_steps=200, seeds=tuple(range(12)),
+                  lr_grid=(1e-3, 3e-3, 1e-2, 3e-2), scan_ratios=tuple(round(0.1 * i, 1) for i in range(1, 10))),
 }
 
 
@@ -79,12 +91,6 @@ def load_splits(s: Study, device: torch.device | str | None = None) -> dict[int,
     """For each seed, the digits split into train, validation and test with ``split_seed = seed``."""
     return {seed: training.load(device=device, val_fraction=s.val_fraction, train_size=s.train_size,
                                 split_seed=seed) for seed in s.seeds}
-
-
-def train_baselines(datas: dict[int, Digits], s: Study) -> dict[int, training.DigitsCNN]:
-    """One DigitsCNN of width ``s.width`` per seed, trained for ``s.train_steps`` on that seed's split."""
-    return {seed: training.train_baseline(d, s.train_steps, seed=seed, width=s.width, lr=s.train_lr,
-                                          batch_size=s.batch_size) for seed, d in datas.items()}
 
 
 # ---- choosing on validation ------------------------------------------------------------------------
@@ -107,16 +113,73 @@ def choose(options: Sequence, val_scores: Callable[[object], Sequence[float]], l
     return rows[best]["option"], rows
 
 
-def choose_finetune_lr(s: Study, baselines: dict[int, nn.Module], datas: dict[int, Digits], prune: Callable,
-                       budget: float) -> tuple[float, list[dict]]:
-    """The fine-tuning learning rate of ``s.lr_grid`` with the best mean validation accuracy over seeds,
-    after pruning every baseline with ``prune`` and fine-tuning it for ``s.finetune_steps`` steps
-    (``choose``'s rows come along). Ties go to the smaller rate."""
+def tune(grid: Sequence[float], runs_at: Callable[[float], Sequence[Run]], level: float = LEVEL
+         ) -> tuple[float, list[Run], list[dict]]:
+    """Run one arm at every learning rate of ``grid`` and keep the rate with the best mean validation
+    accuracy (``choose``; ties to the smaller rate). ``runs_at(lr)`` returns the arm's runs at that rate,
+    one per seed. Returns the rate, its runs (the arm's result: no run is repeated) and ``choose``'s rows.
+    Only ``acc_val`` decides; the test accuracies of the other rates are never looked at."""
+    done: dict[float, list[Run]] = {}
+
     def val_scores(lr):
-        return [training.prune_and_fine_tune(baselines[seed], datas[seed], prune, s.finetune_steps, lr=lr,
-                                             seed=seed, budget=budget, batch_size=s.batch_size).acc_val
-                for seed in baselines]
-    return choose(sorted(s.lr_grid), val_scores)
+        done[lr] = list(runs_at(lr))
+        if any(r.acc_val is None for r in done[lr]):
+            raise ValueError("tune reads validation accuracy: load the digits with val_fraction > 0")
+        return [r.acc_val for r in done[lr]]
+
+    best, rows = choose(sorted(grid), val_scores, level)
+    return best, done[best], rows
+
+
+# ---- the dense baseline, trained to its plateau ------------------------------------------------------
+@dataclass
+class Trained:
+    """The dense baselines ``train_to_plateau`` chose: one model per seed, trained for ``steps`` at peak
+    learning rate ``lr``; ``search`` holds one row per step count tried (its best rate on validation,
+    that rate's validation accuracy, and the gain over the previous count with its verdict)."""
+
+    models: dict[int, training.DigitsCNN]
+    steps: int
+    lr: float
+    search: list[dict]
+
+
+def train_to_plateau(datas: dict[int, Digits], s: Study, level: float = LEVEL) -> Trained:
+    """The dense baseline, trained until more steps stop helping on validation.
+
+    Step counts ``s.first_train_steps``, twice that, and so on: at each, every rate of
+    ``s.train_lr_grid`` trains one DigitsCNN per seed and the best mean validation accuracy picks the
+    rate. As soon as doubling the steps gains nothing beyond noise (the paired interval over seeds of
+    the gain in validation accuracy does not lie above zero), the smaller step count is kept, with its
+    rate and models. Raises ``ValueError`` if validation accuracy still rises at ``s.max_train_steps``."""
+    steps, search, previous = s.first_train_steps, [], None
+    while steps <= s.max_train_steps:
+        models = {lr: {seed: training.train_baseline(d, steps, seed=seed, width=s.width, lr=lr,
+                                                    batch_size=s.batch_size) for seed, d in datas.items()}
+                  for lr in sorted(s.train_lr_grid)}
+        val = {lr: [training.evaluate(m, datas[seed], "val") for seed, m in ms.items()] for lr, ms in models.items()}
+        lr, _ = choose(sorted(s.train_lr_grid), val.__getitem__, level)
+        mean, low, high = training.mean_ci(val[lr], level)
+        row = {"steps": steps, "lr": lr, "val_mean": mean, "val_low": low, "val_high": high,
+               "gain": None, "verdict": None}
+        if previous is not None:
+            row["gain"] = training.mean_ci([a - b for a, b in zip(val[lr], previous["val"])], level)
+            row["verdict"] = verdict(*row["gain"][1:])
+        search.append(row)
+        if previous is not None and row["verdict"] != "higher":
+            return Trained(previous["models"], previous["steps"], previous["lr"], search)
+        previous = {"steps": steps, "lr": lr, "val": val[lr], "models": models[lr]}
+        steps *= 2
+    raise ValueError(f"validation accuracy still rose when the steps doubled to {search[-1]['steps']}: "
+                     f"raise max_train_steps (now {s.max_train_steps})")
+
+
+def train_baselines(datas: dict[int, Digits], s: Study, steps: int, lr: float) -> dict[int, training.DigitsCNN]:
+    """One DigitsCNN of width ``s.width`` per seed, trained for ``steps`` at peak rate ``lr`` on that
+    seed's split: ``train_to_plateau``'s models again, from its choice (the same seeds give the same
+    weights on a CPU)."""
+    return {seed: training.train_baseline(d, steps, seed=seed, width=s.width, lr=lr, batch_size=s.batch_size)
+            for seed, d in datas.items()}
 
 
 # ---- the from-scratch control -------------------------------------------------------------------
@@ -142,10 +205,22 @@ def train_from_scratch(architecture: nn.Module, data: Digits, steps: int, *, see
     training.fit(model, data, steps, lr=lr, seed=seed, batch_size=batch_size, desc=f"from scratch (seed {seed})")
     acc_val = training.evaluate(model, data, "val") if data.has_val else None
     return Run(arm, budget, None, seed, n_params(model), 1 - n_params(model) / params_before, 0, steps,
-               None, None, None, acc_val, training.evaluate(model, data), model)
+               None, None, None, acc_val, training.evaluate(model, data), model, lr)
 
 
-# ---- intervals over seeds -----------------------------------------------------------------------------
+def compute_matched_steps(pretrain_steps: int, macs_dense: int, finetune_steps: int, macs_pruned: int) -> int:
+    """Optimiser steps of the pruned architecture that cost as many multiply-accumulates as the pruned
+    arm did in all: ``pretrain_steps`` on the dense model and ``finetune_steps`` on the pruned one, at
+    ``macs_dense`` and ``macs_pruned`` per image (forward and backward scale alike), rounded up:
+    ``ceil((pretrain_steps * macs_dense + finetune_steps * macs_pruned) / macs_pruned)``. Liu et al.'s
+    Scratch-B, with the fine-tune counted."""
+    if min(pretrain_steps, finetune_steps) < 0 or min(macs_dense, macs_pruned) <= 0:
+        raise ValueError("steps must be >= 0 and MACs > 0, got "
+                         f"{pretrain_steps}, {macs_dense}, {finetune_steps}, {macs_pruned}")
+    return math.ceil((pretrain_steps * macs_dense + finetune_steps * macs_pruned) / macs_pruned)
+
+
+# ---- intervals and tests over seeds -----------------------------------------------------------------
 def _by_seed(rows: Sequence[dict], key: str, where: dict) -> dict[int, float]:
     found = {}
     for r in rows:
@@ -156,16 +231,64 @@ def _by_seed(rows: Sequence[dict], key: str, where: dict) -> dict[int, float]:
     return found
 
 
+def _pairs(rows: Sequence[dict], key: str, a: dict, b: dict) -> tuple[list[float], list[float]]:
+    xa, xb = _by_seed(rows, key, a), _by_seed(rows, key, b)
+    if not xa or set(xa) != set(xb):
+        raise ValueError(f"the arms {a} and {b} must cover the same seeds, got {sorted(xa)} and {sorted(xb)}")
+    return [xa[s] for s in sorted(xa)], [xb[s] for s in sorted(xa)]
+
+
 def paired(rows: Sequence[dict], key: str, a: dict, b: dict, level: float = LEVEL) -> tuple[float, float, float]:
     """The mean over seeds of ``key`` in the rows matching ``a`` minus the same seed's row matching ``b``,
     and its interval: ``(mean, low, high)`` of the per-seed differences.
 
     Pairing by seed removes what two arms share (the split, the trained starting point), so a difference
     can be clear even where the two arms' own intervals overlap. Both arms must cover the same seeds."""
-    xa, xb = _by_seed(rows, key, a), _by_seed(rows, key, b)
-    if not xa or set(xa) != set(xb):
-        raise ValueError(f"the arms {a} and {b} must cover the same seeds, got {sorted(xa)} and {sorted(xb)}")
-    return training.mean_ci([xa[s] - xb[s] for s in sorted(xa)], level)
+    xa, xb = _pairs(rows, key, a, b)
+    return training.mean_ci([x - y for x, y in zip(xa, xb)], level)
+
+
+def paired_p(rows: Sequence[dict], key: str, a: dict, b: dict) -> float:
+    """The two-sided p-value of the paired t-test of ``paired``'s differences (``scipy.stats.ttest_rel``):
+    how often differences this far from zero would come from noise alone. Identical arms give 1."""
+    from scipy import stats
+
+    xa, xb = _pairs(rows, key, a, b)
+    if np.allclose(xa, xb, rtol=0, atol=0):
+        return 1.0
+    return float(stats.ttest_rel(xa, xb).pvalue)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of a family of p-values, in their order: the i-th smallest is
+    multiplied by ``m - i`` (i from 0), each kept at least as large as the one before and at most 1.
+    Comparing an adjusted p-value with 0.05 keeps the chance of any false "difference" in the whole
+    family at or below 5%, where testing each at 0.05 would not."""
+    p = np.asarray(pvalues, dtype=float)
+    if p.ndim != 1 or ((p < 0) | (p > 1) | np.isnan(p)).any():
+        raise ValueError(f"p-values must be a list of numbers in [0, 1], got {list(pvalues)!r}")
+    m, out, running = len(p), np.empty(len(p)), 0.0
+    for i, j in enumerate(np.argsort(p, kind="stable")):
+        running = max(running, min(1.0, (m - i) * p[j]))
+        out[j] = running
+    return out.tolist()
+
+
+def compare(rows: Sequence[dict], key: str, pairs: Sequence[tuple], level: float = LEVEL) -> list[dict]:
+    """Every pair ``(a, b)`` of arms compared on ``key`` as one family (a pair ``(a, b, other_key)``
+    compares that key instead, e.g. accuracy before and after a fine-tune in one family): per pair
+    ``a``, ``b``, ``key``, ``mean``, ``low``, ``high`` (``paired``), ``p`` (``paired_p``), ``p_holm``
+    (``holm`` over the family) and ``verdict``: 'higher' or 'lower' where the Holm-adjusted p-value is
+    below ``1 - level``, else 'within noise'."""
+    out = []
+    for pair in pairs:
+        a, b, k = (*pair, key) if len(pair) == 2 else pair
+        mean, low, high = paired(rows, k, a, b, level)
+        out.append({"a": a, "b": b, "key": k, "mean": mean, "low": low, "high": high, "p": paired_p(rows, k, a, b)})
+    for d, adjusted in zip(out, holm([d["p"] for d in out])):
+        d["p_holm"] = adjusted
+        d["verdict"] = ("higher" if d["mean"] > 0 else "lower") if adjusted < 1 - level else "within noise"
+    return out
 
 
 def verdict(low: float, high: float) -> str:

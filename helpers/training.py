@@ -347,6 +347,7 @@ class Run:
     acc_val: float | None  # at the end: after the fine-tune (or the training from scratch)
     acc_test: float
     model: nn.Module = field(repr=False, compare=False)
+    lr: float | None = None  # the peak learning rate of this run's training (None: it trained no step)
 
     @property
     def total_steps(self) -> int:
@@ -416,7 +417,7 @@ def prune_and_fine_tune(trained: nn.Module, data: Digits, prune: float | Callabl
     acc_val, acc_test = accuracies() if steps else (acc_val_pruned, acc_test_pruned)
     after = n_params(pruned)
     return Run(arm, budget, channel_ratio, seed, after, 1 - after / before, pretrain_steps, steps,
-               acc_before_refresh, acc_val_pruned, acc_test_pruned, acc_val, acc_test, pruned)
+               acc_before_refresh, acc_val_pruned, acc_test_pruned, acc_val, acc_test, pruned, lr if steps else None)
 
 
 def prune_at_ratios(trained: dict[int, nn.Module], data: Digits, ratios: Sequence[float], steps: int, *,

@@ -54,12 +54,10 @@ def weights(model):
 # ---- the study's settings ---------------------------------------------------------------------------
 def test_study_plans():
     quick, full = study.study("quick"), study.study("full")
-    assert len(full.seeds) >= 5 and len(quick.seeds) >= 2  # an interval needs two seeds; full mode five
-    assert full.train_steps >= quick.train_steps and full.long_finetune_steps > full.finetune_steps
-    assert quick.long_finetune_steps > quick.finetune_steps and set(quick.budgets) == {0.5, 0.75}
-    # the baselines train for whole passes over the training images: 30 in quick mode, 75 in full mode
-    per_pass = math.ceil(quick.train_size / quick.batch_size)
-    assert (quick.train_steps, full.train_steps) == (30 * per_pass, 75 * per_pass)
+    assert len(full.seeds) >= 10 and len(quick.seeds) >= 2  # an interval needs two seeds; full mode ten
+    assert full.max_train_steps >= quick.max_train_steps > quick.first_train_steps
+    assert full.long_finetune_steps > full.finetune_steps and quick.long_finetune_steps > quick.finetune_steps
+    assert set(quick.budgets) == {0.5, 0.75} and len(quick.lr_grid) >= 2 and len(quick.train_lr_grid) >= 2
     with pytest.raises(ValueError):
         study.study("slow")
 
@@ -76,13 +74,57 @@ def test_load_splits_one_split_per_seed():
 
 
 def test_train_baselines_one_per_seed(step_count):
-    s = dataclasses.replace(study.study("quick"), train_size=30, seeds=(0, 1), train_steps=3, width=4)
+    s = dataclasses.replace(study.study("quick"), train_size=30, seeds=(0, 1), width=4)
     datas = study.load_splits(s, "cpu")
-    models = study.train_baselines(datas, s)
+    models = study.train_baselines(datas, s, 3, 1e-2)
     assert sorted(models) == [0, 1] and step_count["steps"] == 2 * 3
     assert all(m.classifier.in_features == 2 * 4 for m in models.values())
-    again = training.train_baseline(datas[1], 3, seed=1, width=4)
+    again = training.train_baseline(datas[1], 3, seed=1, width=4, lr=1e-2)
     assert all(torch.equal(v, again.state_dict()[k]) for k, v in models[1].state_dict().items())
+
+
+def _fake_training(monkeypatch, accuracy):
+    """train_baseline and evaluate replaced: a 'model' remembers (steps, lr, seed) and its validation
+    accuracy is accuracy(steps, lr, seed); the test split is never read."""
+    trained = []
+
+    def train_baseline(d, steps, seed=0, width=20, lr=3e-3, batch_size=64):
+        trained.append((steps, lr, seed))
+        return (steps, lr, seed)
+
+    def evaluate(model, d, split="test"):
+        assert split == "val"
+        return accuracy(*model)
+
+    monkeypatch.setattr(training, "train_baseline", train_baseline)
+    monkeypatch.setattr(training, "evaluate", evaluate)
+    return trained
+
+
+def test_train_to_plateau_stops_when_doubling_gains_nothing_beyond_noise(monkeypatch):
+    # accuracy rises clearly up to 40 steps, then by a noisy +-0.5 point around zero; lr 0.01 is best
+    def accuracy(steps, lr, seed):
+        base = {10: 0.70, 20: 0.80, 40: 0.90}.get(steps, 0.90)
+        return base + (0.02 if lr == 1e-2 else 0) + (0.005 if steps > 40 and seed % 2 else -0.005 if steps > 40 else 0)
+
+    trained = _fake_training(monkeypatch, accuracy)
+    s = dataclasses.replace(study.study("quick"), seeds=(0, 1, 2, 3), first_train_steps=10, max_train_steps=1000,
+                            train_lr_grid=(1e-2, 3e-3))
+    result = study.train_to_plateau({seed: None for seed in s.seeds}, s)
+    assert (result.steps, result.lr) == (40, 1e-2)
+    assert result.models == {seed: (40, 1e-2, seed) for seed in s.seeds}
+    assert [r["steps"] for r in result.search] == [10, 20, 40, 80]
+    assert [r["verdict"] for r in result.search] == [None, "higher", "higher", "within noise"]
+    assert result.search[1]["gain"][0] == pytest.approx(0.10)
+    assert {steps for steps, _, _ in trained} == {10, 20, 40, 80}  # every count at every rate, on every seed
+    assert len(trained) == 4 * 2 * 4
+
+
+def test_train_to_plateau_refuses_a_curve_that_still_rises(monkeypatch):
+    _fake_training(monkeypatch, lambda steps, lr, seed: 1 - 1 / steps + 1e-4 * seed)
+    s = dataclasses.replace(study.study("quick"), seeds=(0, 1, 2), first_train_steps=10, max_train_steps=40)
+    with pytest.raises(ValueError, match="max_train_steps"):
+        study.train_to_plateau({seed: None for seed in s.seeds}, s)
 
 
 # ---- choosing on validation ---------------------------------------------------------------------------
@@ -96,19 +138,22 @@ def test_choose_takes_the_best_mean_and_the_first_of_ties():
         study.choose([], scores.__getitem__)
 
 
-def test_choose_finetune_lr_reads_validation_only(tiny, trained):
-    s = dataclasses.replace(study.study("quick"), finetune_steps=2, lr_grid=(1e-2, 1e-3))
+def test_tune_reads_validation_only_and_keeps_the_chosen_runs(tiny, trained):
     poisoned = dataclasses.replace(tiny, x_test=torch.full_like(tiny.x_test, math.nan))
-    a = study.choose_finetune_lr(s, {0: trained}, {0: tiny}, uniform(0.5), 0.5)
-    b = study.choose_finetune_lr(s, {0: trained}, {0: poisoned}, uniform(0.5), 0.5)
-    assert a == b and a[0] in (1e-3, 1e-2)
-    # each rate's score is the pipeline's validation accuracy after the short fine-tune
-    lr, rows = a
+
+    def arm(data):
+        return lambda lr: [training.prune_and_fine_tune(trained, data, uniform(0.5), 2, lr=lr, seed=seed)
+                           for seed in (0, 1)]
+    lr, runs, rows = study.tune((1e-2, 1e-3), arm(tiny))
+    lr2, _, rows2 = study.tune((1e-2, 1e-3), arm(poisoned))
+    assert (lr, [r["val_mean"] for r in rows]) == (lr2, [r["val_mean"] for r in rows2])  # test images change nothing
     assert [r["option"] for r in rows] == [1e-3, 1e-2]  # the grid in increasing order: ties to the smaller rate
-    for r in rows:
-        run = training.prune_and_fine_tune(trained, tiny, uniform(0.5), 2, lr=r["option"], seed=0)
-        assert r["val_mean"] == run.acc_val and r["val_low"] is None  # one seed: no interval
     assert lr == max(rows, key=lambda r: (r["val_mean"], -r["option"]))["option"]
+    assert [r.lr for r in runs] == [lr, lr] and [r.seed for r in runs] == [0, 1]  # the chosen rate's runs, not rerun
+    assert rows[[1e-3, 1e-2].index(lr)]["val_mean"] == pytest.approx(np.mean([r.acc_val for r in runs]))
+    no_val = dataclasses.replace(tiny, x_val=None, y_val=None)
+    with pytest.raises(ValueError, match="val_fraction"):
+        study.tune((1e-3,), arm(no_val))
 
 
 # ---- the from-scratch control -----------------------------------------------------------------------
@@ -149,6 +194,15 @@ def test_scratch_and_pruned_arms_get_equal_budgets(tiny, trained, step_count):
     assert all(torch.equal(v, again.state_dict()[k]) for k, v in scratch.model.state_dict().items())
 
 
+def test_compute_matched_steps_is_scratch_b():
+    # 100 dense steps at 4 units and 20 pruned steps at 1 unit cost as much as 420 pruned steps
+    assert study.compute_matched_steps(100, 4, 20, 1) == 420
+    assert study.compute_matched_steps(10, 3, 0, 2) == 15 and study.compute_matched_steps(10, 3, 1, 4) == 9  # rounded up
+    assert study.compute_matched_steps(7, 5, 3, 5) == 10  # nothing pruned: as many steps
+    with pytest.raises(ValueError):
+        study.compute_matched_steps(10, 0, 1, 1)
+
+
 # ---- intervals ---------------------------------------------------------------------------------------------
 ROWS = [{"seed": s, "arm": a, "budget": 0.5, "acc": v, "params": 7}
         for a, vals in [("a", [0.90, 0.80, 0.70]), ("b", [0.88, 0.775, 0.685])] for s, v in enumerate(vals)]
@@ -181,6 +235,45 @@ def test_verdict():
 def test_points():
     assert study.points(0.012, -0.003, 0.027) == "+1.2 points (-0.3 to +2.7)"
     assert study.points(-0.2, -0.25, -0.15) == "-20.0 points (-25.0 to -15.0)"
+
+
+def test_paired_p_is_the_paired_t_test():
+    from scipy import stats
+
+    p = study.paired_p(ROWS, "acc", {"arm": "a"}, {"arm": "b"})
+    assert p == pytest.approx(stats.ttest_rel([0.90, 0.80, 0.70], [0.88, 0.775, 0.685]).pvalue)
+    assert p < 0.05 < stats.ttest_ind([0.90, 0.80, 0.70], [0.88, 0.775, 0.685]).pvalue  # pairing is what finds it
+    assert study.paired_p(ROWS, "acc", {"arm": "a"}, {"arm": "a"}) == 1.0  # identical arms: no evidence at all
+
+
+def test_holm_adjusts_step_down():
+    # sorted 0.01, 0.02, 0.04 times 3, 2, 1 -> 0.03, 0.04, 0.04; returned in the input order
+    assert study.holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+    assert study.holm([0.03, 0.5]) == pytest.approx([0.06, 0.5])
+    assert study.holm([0.6, 0.9]) == pytest.approx([1.0, 1.0])  # monotone and capped at 1
+    assert study.holm([0.02]) == [0.02]
+    with pytest.raises(ValueError):
+        study.holm([0.1, 1.2])
+
+
+def test_compare_tests_a_family():
+    a = [0.90, 0.80, 0.70, 0.85, 0.75]
+    arms = {"a": a, "b": [x - d for x, d in zip(a, [0.05, 0.052, 0.048, 0.051, 0.049])],
+            "c": [x + d for x, d in zip(a, [0.01, -0.01, 0.005, -0.005, 0.0])]}
+    rows = [{"seed": s, "arm": k, "acc": v, "acc2": 1 - v} for k, vals in arms.items() for s, v in enumerate(vals)]
+    pairs = [({"arm": "a"}, {"arm": "b"}), ({"arm": "a"}, {"arm": "c"}), ({"arm": "a"}, {"arm": "b"}, "acc2")]
+    family = study.compare(rows, "acc", pairs)
+    ps = [study.paired_p(rows, "acc", *pairs[0]), study.paired_p(rows, "acc", *pairs[1]),
+          study.paired_p(rows, "acc2", *pairs[0])]
+    assert [d["p"] for d in family] == pytest.approx(ps) and [d["key"] for d in family] == ["acc", "acc", "acc2"]
+    assert [d["p_holm"] for d in family] == pytest.approx(study.holm(ps))
+    assert [d["verdict"] for d in family] == ["higher", "within noise", "lower"]
+    assert (family[0]["mean"], family[0]["low"], family[0]["high"]) == pytest.approx(study.paired(rows, "acc", *pairs[0]))
+    # alone, ROWS' difference (p about 0.02) is one; in a family of three it no longer survives the correction
+    alone = study.compare(ROWS, "acc", [({"arm": "a"}, {"arm": "b"})])[0]
+    assert alone["p_holm"] == alone["p"] < 0.05 and alone["verdict"] == "higher"
+    three = study.compare(ROWS, "acc", [({"arm": "a"}, {"arm": "b"})] * 2 + [({"arm": "a"}, {"arm": "a"})])
+    assert [d["verdict"] for d in three] == ["within noise"] * 3
 
 
 # ---- sensitivity and non-uniform ratios ---------------------------------------------------------------------
