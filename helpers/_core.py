@@ -169,7 +169,9 @@ def multihead_groups(model: nn.Module) -> dict[nn.Module, int]:
 def pruner_kwargs(model: nn.Module, kwargs: dict | None = None) -> dict:
     """``kwargs`` for ``BasePruner`` with the model's heads added where the caller gave none:
     ``num_heads`` for Q/K/V projections, ``out_channel_groups`` entries for ``nn.MultiheadAttention``.
-    A model without attention gets ``kwargs`` back unchanged."""
+    A model without attention gets ``kwargs`` back unchanged. ``ParameterModel`` takes the same
+    arguments and adds nothing: ``ParameterModel(model, x, ignored, **pruner_kwargs(model))``
+    predicts what ``BasePruner(model, x, ..., **pruner_kwargs(model))`` leaves."""
     kwargs = dict(kwargs or {})
     heads = find_heads(model)
     if heads and kwargs.get("num_heads") is None:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from . import theory, zoo
-from ._core import check_by, expand_ignored
+from ._core import check_by, expand_ignored, pruner_kwargs
 from .counting import n_macs, n_params
 from .predict import ParameterModel
 from .pruning import copy_with_layers, prune_copy, prune_steps
@@ -139,7 +139,7 @@ def budget_table(names: Sequence[str], targets: Sequence[float], device: torch.d
     rows = []
     for name in names:
         built = zoo.build(name, device=device)
-        predictor = ParameterModel(*built)
+        predictor = ParameterModel(*built, **pruner_kwargs(built[0]))  # a transformer's heads, as prune_copy's
         for target in targets:
             p_rule = theory.channel_ratio_for(target)
             p_solve = predictor.solve(target)

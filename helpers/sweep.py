@@ -20,7 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import theory, zoo
-from ._core import dependency_graph, ignored_modules, qkv_attentions
+from ._core import dependency_graph, ignored_modules, pruner_kwargs, qkv_attentions
 from .counting import count, n_macs, n_params
 from .predict import ParameterModel
 from .pruning import copy_with_layers, prune_copy, prune_steps
@@ -186,7 +186,7 @@ def zoo_sweep(names: Sequence[str], ratios: Sequence[float], device: torch.devic
     for name in names:
         model, inputs, classifier = zoo.build(name, device=device)
         ignored = classifier if ignore_classifier else []
-        predictor = ParameterModel(model, inputs, ignored, round_to=round_to)
+        predictor = ParameterModel(model, inputs, ignored, round_to=round_to, **pruner_kwargs(model))
         if predictors is not None:
             predictors[name] = predictor
         before = count(model, inputs)
@@ -200,9 +200,11 @@ def zoo_sweep(names: Sequence[str], ratios: Sequence[float], device: torch.devic
 
 
 def heads_alone(model: nn.Module, ratio: float) -> dict:
-    """The ``BasePruner`` arguments that remove ``ratio`` of every attention's heads and nothing else:
-    the Q/K/V projections as one key of ``pruning_ratio_dict`` per attention (any ratio above 0
-    lets Torch-Pruning rank the group; head dimensions are kept), ``pruning_ratio`` 0 elsewhere."""
+    """The ``BasePruner`` arguments that remove ``ceil(ratio * heads)`` of every attention's heads (a
+    fraction ``ceil(ratio * heads) / heads``, not ``ratio``) and nothing else: the Q/K/V projections as
+    one key of ``pruning_ratio_dict`` per attention (any ratio above 0 lets Torch-Pruning rank the
+    group; head dimensions are kept), ``pruning_ratio`` 0 elsewhere. The heads themselves go to
+    ``BasePruner`` as ``num_heads`` (``helpers.pruning.pruner_kwargs`` adds them)."""
     attentions = qkv_attentions(model)
     if not attentions:
         raise ValueError("heads_alone needs attention modules with q_proj, k_proj, v_proj and num_heads")
@@ -229,7 +231,8 @@ def transformer_sweep(names: Sequence[str], ratios: Sequence[float], device: tor
         model, inputs, ignored = zoo.build(name, device=device)
         with torch.no_grad():
             shape = tuple(model(inputs).shape)
-        every_width = ParameterModel(model, inputs, ignored)
+        # the heads named as prune_copy names them for BasePruner (pruner_kwargs)
+        every_width = ParameterModel(model, inputs, ignored, **pruner_kwargs(model))
         for p in ratios:
             bar.set_postfix_str(f"{name} p={p:.2f}")
             for setting in ["every width", *(["heads alone"] if name in zoo.DECODERS else [])]:
@@ -238,7 +241,7 @@ def transformer_sweep(names: Sequence[str], ratios: Sequence[float], device: tor
                 else:  # the head ratio is read when the predictor is built; pruning_ratio 0 elsewhere
                     kwargs = heads_alone(model, p)
                     ratio_dict = kwargs.pop("pruning_ratio_dict")
-                    predictor = ParameterModel(model, inputs, ignored, **kwargs)
+                    predictor = ParameterModel(model, inputs, ignored, **pruner_kwargs(model, kwargs))
                     row = _pruned_row(model, inputs, ignored, 0.0, predictor, count_macs=False,
                                       pruning_ratio_dict=ratio_dict, **kwargs)
                     row.update(channel_ratio=p, rule_reduction=theory.param_reduction(p))
@@ -278,7 +281,8 @@ def settings_table(name: str, settings: Sequence[dict], device: torch.device | s
         if not s.get("global_pruning"):
             key = (ignore, round_to, steps)
             if key not in predictors:
-                predictors[key] = ParameterModel(model, inputs, ignored, round_to=round_to, iterative_steps=steps)
+                predictors[key] = ParameterModel(model, inputs, ignored, round_to=round_to, iterative_steps=steps,
+                                                 **pruner_kwargs(model))
             predictor = predictors[key]
         rows.append({"label": s.get("label", str(s)),
                      **_pruned_row(model, inputs, ignored, p, predictor, counts_before=before, round_to=round_to,

@@ -13,9 +13,12 @@ The layers a LLaMA checkpoint holds, with the same names (``embed_tokens``, ``q_
 causal multi-head self-attention with separate Q, K, V and output projections (no biases), an
 RMSNorm and a SwiGLU MLP, each wrapped in a residual connection; a final RMSNorm and the LM head.
 
-Left out: rotary position embeddings and key-value head sharing (grouped-query attention). Rotary
-embeddings hold no parameters, so the counts are a LLaMA's; without them Torch-Pruning's graph need
-not follow the rotate-half slicing, which keeps the head dimensions prunable one by one.
+Two options of LLaMA-family checkpoints, off by default: grouped-query attention
+(``num_key_value_heads`` below ``num_heads``: each key-value head serves several query heads) and tied
+embeddings (``tie_word_embeddings``: ``lm_head.weight`` is ``embed_tokens.weight``). Left out: rotary
+position embeddings. They hold no parameters, so the counts are a LLaMA's; without them a head's
+dimensions can be pruned one by one, the alternative notebook 13 sets against whole heads (with them,
+a pruned head's dimensions would be rotated with other partners at other frequencies).
 """
 from __future__ import annotations
 
@@ -59,6 +62,8 @@ class DecoderConfig:
     num_layers: int = 2
     num_heads: int = 4
     norm_eps: float = 1e-6
+    num_key_value_heads: int | None = None  # grouped-query attention where below num_heads (None: num_heads)
+    tie_word_embeddings: bool = False  # lm_head.weight is embed_tokens.weight
 
     def __post_init__(self):
         for name in ("vocab_size", "hidden_size", "intermediate_size", "num_layers", "num_heads"):
@@ -66,6 +71,16 @@ class DecoderConfig:
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size ({self.hidden_size}) must be a multiple of num_heads "
                              f"({self.num_heads}): each head gets hidden_size // num_heads dimensions")
+        if self.num_key_value_heads is not None:
+            check_positive_int(self.num_key_value_heads, "num_key_value_heads")
+            if self.num_heads % self.num_key_value_heads:
+                raise ValueError(f"num_heads ({self.num_heads}) must be a multiple of num_key_value_heads "
+                                 f"({self.num_key_value_heads}): each key-value head serves as many query heads")
+
+    @property
+    def kv_heads(self) -> int:
+        """The key-value heads: ``num_key_value_heads``, or ``num_heads`` where it is None."""
+        return self.num_heads if self.num_key_value_heads is None else self.num_key_value_heads
 
     @property
     def head_dim(self) -> int:
@@ -87,29 +102,41 @@ class RMSNorm(nn.Module):
 class Attention(nn.Module):
     """Causal self-attention. ``num_heads`` is read at every call: after Torch-Pruning removes heads
     it must be set to the heads left (``helpers.pruning.after_pruning`` does it); the head
-    dimension follows from the projections' width."""
+    dimension follows from the projections' width, and so does the number of key-value heads
+    (``num_key_value_heads``, below ``num_heads`` for grouped-query attention, is what
+    ``helpers.pruning.find_heads`` tells Torch-Pruning)."""
 
-    def __init__(self, hidden_size: int, num_heads: int):
+    def __init__(self, hidden_size: int, num_heads: int, num_key_value_heads: int | None = None):
         super().__init__()
         self.num_heads = num_heads
+        self.num_key_value_heads = num_key_value_heads or num_heads
+        head_dim = hidden_size // num_heads
         inner = hidden_size  # num_heads * head_dim
         self.q_proj = nn.Linear(hidden_size, inner, bias=False)
-        self.k_proj = nn.Linear(hidden_size, inner, bias=False)
-        self.v_proj = nn.Linear(hidden_size, inner, bias=False)
+        self.k_proj = nn.Linear(hidden_size, self.num_key_value_heads * head_dim, bias=False)
+        self.v_proj = nn.Linear(hidden_size, self.num_key_value_heads * head_dim, bias=False)
         self.o_proj = nn.Linear(inner, hidden_size, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, _ = x.shape
-
-        def heads(y: torch.Tensor) -> torch.Tensor:  # (b, t, h * d) -> (b, h, t, d)
-            return y.view(b, t, self.num_heads, -1).transpose(1, 2)
-
-        q, k, v = heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x))
+        q = self.q_proj(x).view(b, t, self.num_heads, -1).transpose(1, 2)  # (b, h, t, head_dim)
+        head_dim = q.shape[-1]
+        k = self.k_proj(x).view(b, t, -1, head_dim).transpose(1, 2)  # (b, key-value heads, t, head_dim)
+        v = self.v_proj(x).view(b, t, -1, head_dim).transpose(1, 2)
+        if k.shape[1] != self.num_heads:  # grouped-query attention: each key-value head serves several
+            k, v = _repeat_kv(k, self.num_heads // k.shape[1]), _repeat_kv(v, self.num_heads // v.shape[1])
         mask = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
-        scores = (q @ k.transpose(-2, -1)) / q.shape[-1] ** 0.5
+        scores = (q @ k.transpose(-2, -1)) / head_dim ** 0.5
         weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
         out = (weights @ v).transpose(1, 2).reshape(b, t, -1)
         return self.o_proj(out)
+
+
+def _repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
+    """(b, kv, t, d) -> (b, kv * n_rep, t, d), each key-value head repeated for its query heads, as
+    Hugging Face's LLaMA does it (a 5-d expand, which Torch-Pruning's graph maps head by head)."""
+    b, kv, t, d = x.shape
+    return x[:, :, None, :, :].expand(b, kv, n_rep, t, d).reshape(b, kv * n_rep, t, d)
 
 
 class MLP(nn.Module):
@@ -129,7 +156,7 @@ class Block(nn.Module):
     def __init__(self, config: DecoderConfig):
         super().__init__()
         self.input_layernorm = RMSNorm(config.hidden_size, config.norm_eps)
-        self.self_attn = Attention(config.hidden_size, config.num_heads)
+        self.self_attn = Attention(config.hidden_size, config.num_heads, config.kv_heads)
         self.post_attention_layernorm = RMSNorm(config.hidden_size, config.norm_eps)
         self.mlp = MLP(config.hidden_size, config.intermediate_size)
 
@@ -148,6 +175,8 @@ class Decoder(nn.Module):
         self.layers = nn.ModuleList(Block(config) for _ in range(config.num_layers))
         self.norm = RMSNorm(config.hidden_size, config.norm_eps)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        if config.tie_word_embeddings:  # one tensor, read by the embedding and the LM head
+            self.lm_head.weight = self.embed_tokens.weight
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         x = self.embed_tokens(ids)

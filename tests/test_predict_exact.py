@@ -194,10 +194,10 @@ def test_transposed_layers_are_refused_and_attention_followed():
             x = self.embed(x)
             return self.fc(self.attn(x, x, x)[0].mean(1))
 
-    # nn.MultiheadAttention is followed (its heads found and kept whole): exact, not refused
+    # nn.MultiheadAttention is followed (its heads named as pruner_kwargs names them, kept whole): exact
     model = Attention().eval()
     inputs = torch.randn(1, 5, 8)
-    predictor = ParameterModel(model, inputs, [model.fc])
+    predictor = ParameterModel(model, inputs, [model.fc], out_channel_groups={model.attn: 4})
     for p in (0.3, 0.5):
         assert predictor.params(p) == pruning.prune_copy(model, inputs, p, [model.fc], count_macs=False).params_after
     with pytest.raises(UnsupportedModel, match=r"attn \(MultiheadAttention\) .*MACs"):

@@ -1,10 +1,13 @@
 """Transformers: the LLaMA-style decoder, the heads Torch-Pruning is told about, and the predictor
 against Torch-Pruning's own count on ViT and decoder configurations (hidden size, head dimensions,
-whole heads, the MLP alone), with the model still running and keeping its output size."""
+whole heads, the MLP alone, Torch-Pruning's LLM recipe), with the model still running and keeping its
+output size; what it refuses (heads not named, grouped-query attention, tied embeddings) and why."""
+import copy
 import math
 
 import pytest
 import torch
+import torch_pruning as tp
 import torchvision
 from torch import nn
 
@@ -39,8 +42,10 @@ def _assert_exact(built, p, ratio_dict=None, **kwargs):
     model, inputs, ignored = built
     ratio_dict = ratio_dict(model) if callable(ratio_dict) else ratio_dict
     predictor_kwargs = {k: v for k, v in kwargs.items() if k not in ("round_to", "iterative_steps")}
+    # the heads named as prune_copy names them for BasePruner
     predictor = ParameterModel(model, inputs, ignored, round_to=kwargs.get("round_to"),
-                               iterative_steps=kwargs.get("iterative_steps", 1), **predictor_kwargs)
+                               iterative_steps=kwargs.get("iterative_steps", 1),
+                               **pruning.pruner_kwargs(model, predictor_kwargs))
     result = pruning.prune_copy(model, inputs, p, ignored, pruning_ratio_dict=ratio_dict, count_macs=False, **kwargs)
     assert predictor.params(p, pruning_ratio_dict=ratio_dict) == result.params_after, (p, kwargs)
     with torch.no_grad():
@@ -117,7 +122,8 @@ def test_vit_is_exact_and_keeps_whole_heads(p):
 
 def test_split_of_the_decoder_names_embedding_and_head():
     model, ids, ignored = _decoder()
-    rows = {(r["role"], r["power"]): r["params"] for r in ParameterModel(model, ids, ignored).breakdown()}
+    predictor = ParameterModel(model, ids, ignored, num_heads=pruning.find_heads(model))
+    rows = {(r["role"], r["power"]): r["params"] for r in predictor.breakdown()}
     d, v = TINY.hidden_size, TINY.vocab_size
     assert rows[("embedding", 1)] == v * d and rows[("classifier (outputs fixed)", 1)] == v * d
     assert rows[("normalisation", 1)] == (2 * TINY.num_layers + 1) * d
@@ -125,22 +131,19 @@ def test_split_of_the_decoder_names_embedding_and_head():
 
 def test_what_the_predictor_refuses():
     model, ids, ignored = _decoder()
+    heads = pruning.find_heads(model)
     with pytest.raises(UnsupportedModel, match="iterative steps"):
-        ParameterModel(model, ids, ignored, iterative_steps=2, prune_num_heads=True, head_pruning_ratio=0.5)
+        ParameterModel(model, ids, ignored, iterative_steps=2, num_heads=heads, prune_num_heads=True,
+                       head_pruning_ratio=0.5)
     vit, image, vit_ignored = _vit()
     mha = vit.encoder.layers[0].self_attention
     with pytest.raises(UnsupportedModel, match="hidden size whole"):
         ParameterModel(vit, image, vit_ignored, num_heads={mha: 4})
     with pytest.raises(ValueError, match="head_pruning_ratio"):
-        ParameterModel(model, ids, ignored, head_pruning_ratio=1.0)
-    # key-value head sharing (grouped-query attention)
-    for block in model.layers:
-        block.self_attn.num_key_value_heads = 2
-    with pytest.raises(UnsupportedModel, match="key-value head sharing"):
-        ParameterModel(model, ids, ignored)
+        ParameterModel(model, ids, ignored, num_heads=heads, head_pruning_ratio=1.0)
     odd = nn.MultiheadAttention(8, 2, kdim=4, vdim=4, batch_first=True)
     with pytest.raises(UnsupportedModel, match="kdim"):
-        ParameterModel(odd, torch.randn(1, 3, 8), ())
+        ParameterModel(odd, torch.randn(1, 3, 8), (), out_channel_groups={odd: 2})
 
 
 def test_zoo_transformers_are_a_family_of_their_own():
@@ -162,7 +165,7 @@ def test_zoo_transformers_are_a_family_of_their_own():
 def test_zoo_transformers_are_exact(name):
     built = zoo.build(name)
     model, inputs, ignored = built
-    predictor = ParameterModel(model, inputs, ignored)
+    predictor = ParameterModel(model, inputs, ignored, **pruning.pruner_kwargs(model))
     for p in (0.1, 0.3, 0.6):
         result = pruning.prune_copy(model, inputs, p, ignored, count_macs=False)
         assert predictor.params(p) == result.params_after, (name, p)
@@ -172,7 +175,8 @@ def test_zoo_transformers_are_exact(name):
         heads = {qkv: 0.5 for qkv in _qkv(model)}
         kwargs = dict(prune_num_heads=True, head_pruning_ratio=0.5, prune_head_dims=False)
         result = pruning.prune_copy(model, inputs, 0.0, ignored, pruning_ratio_dict=heads, count_macs=False, **kwargs)
-        assert ParameterModel(model, inputs, ignored, **kwargs).params(0.0, pruning_ratio_dict=heads) == result.params_after
+        predictor = ParameterModel(model, inputs, ignored, **pruning.pruner_kwargs(model, kwargs))
+        assert predictor.params(0.0, pruning_ratio_dict=heads) == result.params_after
 
 
 def test_heads_alone_arguments():
@@ -200,3 +204,135 @@ def test_transformer_sweep_rows_and_table():
     assert "| NO |" in reproduce.transformer_table(broken, [0.5])
     with pytest.raises(ValueError, match="not a transformer"):
         sweep.transformer_sweep(["resnet18"], [0.5])
+
+
+# ---- the arguments as given: nothing added ---------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:Unwrapped parameters")
+def test_raw_arguments_without_heads_are_refused_with_what_to_pass():
+    for model, inputs, ignored in (_vit(), _decoder()):
+        pruned = copy.deepcopy(model)
+        names = {id(m): n for n, m in model.named_modules()}
+        tp.pruner.BasePruner(pruned, inputs, importance=tp.importance.GroupMagnitudeImportance(p=2),
+                             pruning_ratio=0.1, ignored_layers=[pruned.get_submodule(names[id(m)]) for m in ignored]
+                             ).step()
+        pruning.after_pruning(pruned)
+        # told nothing, Torch-Pruning prunes the heads' width as plain channels: 64 -> 57, not a multiple
+        # of 4 heads, and the pruned model cannot run
+        widths = [m.embed_dim for m in pruned.modules() if isinstance(m, nn.MultiheadAttention)] + \
+                 [m.q_proj.out_features for m in _core.qkv_attentions(pruned)]
+        assert widths and all(w == 57 for w in widths)
+        with pytest.raises((RuntimeError, AssertionError)), torch.no_grad():
+            pruned(inputs)
+        # the same arguments to ParameterModel: refused, saying what to pass
+        with pytest.raises(UnsupportedModel, match=r"heads.*pruner_kwargs\(model\)"):
+            ParameterModel(model, inputs, ignored)
+        # the heads named (as pruner_kwargs names them, for BasePruner and ParameterModel alike): exact
+        _assert_exact((model, inputs, ignored), 0.1)
+    vit, image, ignored = _vit()
+    mha = vit.encoder.layers[0].self_attention
+    with pytest.raises(UnsupportedModel, match="out_channel_groups does not name it"):
+        ParameterModel(vit, image, ignored, out_channel_groups={mha: 4})  # the second attention missing
+    with pytest.raises(UnsupportedModel, match="not a multiple"):
+        ParameterModel(vit, image, ignored, out_channel_groups={m: 2 for m in pruning.pruner_kwargs(vit)["out_channel_groups"]})
+    model, ids, ignored = _decoder()
+    attn = model.layers[1].self_attn
+    with pytest.raises(UnsupportedModel, match=r"layers\.1\.self_attn .* does not name its v_proj"):
+        ParameterModel(model, ids, ignored, num_heads={k: v for k, v in pruning.find_heads(model).items()
+                                                       if k is not attn.v_proj})
+
+
+# ---- Torch-Pruning's LLM recipe: whole heads, head dimensions kept, round_to ----------------------------
+@pytest.mark.parametrize("p,round_to", [(0.1, 4), (0.3, 4), (0.5, 4), (0.6, 8), (0.3, None)])
+def test_llm_recipe_is_exact_and_keeps_head_dimensions(p, round_to):
+    # examples/LLMs/prune_llm.py: pruning_ratio = head_pruning_ratio = p, num_heads, round_to=4
+    result = _assert_exact(_decoder(), p, round_to=round_to, prune_num_heads=True, prune_head_dims=False,
+                           head_pruning_ratio=p)
+    attn = result.model.layers[0].self_attn
+    assert attn.num_heads == TINY.num_heads - math.ceil(p * TINY.num_heads)
+    assert attn.q_proj.out_features // attn.num_heads == TINY.head_dim  # every head keeps its dimension
+    hidden = result.model.embed_tokens.embedding_dim
+    assert hidden < TINY.hidden_size and (round_to is None or hidden % round_to == 0)
+
+
+# ---- grouped-query attention and tied embeddings ---------------------------------------------------------
+GQA = DecoderConfig(vocab_size=500, hidden_size=64, intermediate_size=160, num_layers=2, num_heads=8,
+                    num_key_value_heads=2)
+
+
+@pytest.mark.filterwarnings("ignore:Unwrapped parameters")
+def test_grouped_query_attention_runs_and_is_refused_with_the_reason():
+    model, ids, ignored = _decoder(GQA)
+    attn = model.layers[0].self_attn
+    assert (attn.k_proj.out_features, attn.q_proj.out_features) == (16, 64) and model(ids).shape == (1, 8, 500)
+    assert pruning.find_heads(model)[attn.k_proj] == 2
+    # what Torch-Pruning does with the LLM recipe: query heads go in equal numbers per key-value head
+    # (ceil(ceil(0.25 * 8) / 2) = 1 each), the key and value projections stay whole
+    pruned = copy.deepcopy(model)
+    pruner = tp.pruner.BasePruner(pruned, ids, importance=tp.importance.GroupMagnitudeImportance(p=2),
+                                  pruning_ratio=0.25, ignored_layers=[pruned.lm_head],
+                                  num_heads=pruning.find_heads(pruned), prune_num_heads=True, prune_head_dims=False,
+                                  head_pruning_ratio=0.25, round_to=4)
+    pruner.step()
+    pruning.after_pruning(pruned, pruner)
+    after = pruned.layers[0].self_attn
+    assert (after.num_heads, after.q_proj.out_features, after.k_proj.out_features) == (6, 48, 16)
+    assert pruned(ids).shape == (1, 8, 500)
+    with pytest.raises(UnsupportedModel, match=r"layers\.0\.self_attn\.q_proj .*2 key-value heads for 8 query "
+                                               r"heads: grouped-query attention.*prune a copy and count it"):
+        ParameterModel(model, ids, ignored, round_to=4, num_heads=pruning.find_heads(model), prune_num_heads=True,
+                       prune_head_dims=False, head_pruning_ratio=0.25)
+    with pytest.raises(ValueError, match="multiple of num_key_value_heads"):
+        DecoderConfig(num_heads=4, num_key_value_heads=3)
+
+
+def test_tied_embeddings_are_refused_and_untied_predicted_exactly():
+    tied_config = DecoderConfig(vocab_size=500, hidden_size=64, intermediate_size=160, num_layers=2, num_heads=4,
+                                tie_word_embeddings=True)
+    model, ids, ignored = _decoder(tied_config)
+    assert model.lm_head.weight is model.embed_tokens.weight
+    before = sum(p.numel() for p in model.parameters())
+    with pytest.raises(UnsupportedModel, match=r"lm_head \(Linear\) shares its parameter weight with embed_tokens.weight "
+                                               r"\(tied embeddings\).*untie them"):
+        ParameterModel(model, ids, ignored, num_heads=pruning.find_heads(model))
+    # what Torch-Pruning does: each owner's copy pruned on its own, the tie lost
+    pruned = pruning.prune_copy(model, ids, 0.1, ignored, count_macs=False).model
+    assert pruned.lm_head.weight is not pruned.embed_tokens.weight
+    assert sum(p.numel() for p in pruned.parameters()) > before  # two copies of V x d' outgrow one of V x d
+    # the way out the message names: untie, predict and prune, tie again
+    model.lm_head.weight = nn.Parameter(model.embed_tokens.weight.detach().clone())
+    result = _assert_exact((model, ids, ignored), 0.3)
+    assert torch.equal(result.model.lm_head.weight, result.model.embed_tokens.weight)
+    result.model.lm_head.weight = result.model.embed_tokens.weight
+    assert sum(p.numel() for p in result.model.parameters()) == \
+        result.params_after - result.model.embed_tokens.weight.numel()
+
+
+def _recipe_with(**changes):
+    """The LLM-recipe pruner of exercise 13-llm-pruner with some of its arguments changed."""
+    def build_pruner(model, example_inputs, p):
+        kwargs = dict(importance=tp.importance.GroupMagnitudeImportance(p=2), pruning_ratio=p,
+                      ignored_layers=[model.lm_head], num_heads=pruning.find_heads(model), prune_num_heads=True,
+                      prune_head_dims=False, head_pruning_ratio=p, round_to=4)
+        kwargs.update(changes)
+        if kwargs["ignored_layers"] is None:
+            kwargs["ignored_layers"] = []
+        return tp.pruner.BasePruner(model, example_inputs, **{k: v for k, v in kwargs.items() if v != "drop"})
+    return build_pruner
+
+
+@pytest.mark.filterwarnings("ignore:Unwrapped parameters")
+@pytest.mark.parametrize("changes,hint", [
+    (dict(prune_head_dims=True), "dimensions"),  # heads and their dimensions both cut
+    (dict(prune_num_heads=False, prune_head_dims=True), "dimensions"),  # Torch-Pruning's default
+    (dict(prune_num_heads=False), "heads are left"),  # neither: the attention keeps every head
+    (dict(num_heads={}), "num_heads"),  # heads not named: plain channels
+    (dict(round_to=None), "multiple of 4"),
+    (dict(ignored_layers=None), "LM head"),
+    (dict(head_pruning_ratio=0.6), "heads are left"),
+])
+def test_llm_pruner_exercise_rejects_each_mistake(changes, hint, capsys):
+    from helpers import checks
+
+    assert checks.check("13-llm-pruner", _recipe_with())  # the recipe itself passes
+    assert not checks.check("13-llm-pruner", _recipe_with(**changes))
+    assert hint in capsys.readouterr().out

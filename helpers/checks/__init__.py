@@ -42,8 +42,13 @@ def exercise(name: str, notebook: str, prompt: str, checker, wrong_example=None)
     return register
 
 
+def _register_all() -> None:
+    """Import every module of exercise definitions (importing one registers its exercises)."""
+    from . import accuracy, practice, study, theory, transformers  # noqa: F401
+
+
 def _get(name: str) -> Exercise:
-    from . import accuracy, practice, study, theory, transformers  # noqa: F401  (registers every exercise)
+    _register_all()
 
     if name not in EXERCISES:
         raise ValueError(f"no exercise named {name!r}; known: {', '.join(sorted(EXERCISES))}")
@@ -84,8 +89,7 @@ def solution(name: str):
 
 def for_notebook(notebook: str) -> list[str]:
     """Names of the exercises of ``notebook`` (e.g. "10_the_cost_of_overpruning"), in course order."""
-    from . import accuracy, practice, study, theory, transformers  # noqa: F401  (registers every exercise)
-
+    _register_all()
     return [n for n, ex in EXERCISES.items() if ex.notebook == notebook]
 
 

@@ -12,8 +12,10 @@ It follows CNNs and transformers (``nn.MultiheadAttention``; Q/K/V projections w
 whole heads removed or head dimensions; embeddings), one ratio for every group or a
 ``pruning_ratio_dict``.
 
-Exact or refused: where its count could differ from Torch-Pruning's, the build raises
-``UnsupportedModel`` naming the layer (for MACs, on the first MAC question).
+Exact or refused: where its count could differ from Torch-Pruning's (an attention whose heads are not
+named, grouped-query attention, tied weights, ...), the build raises ``UnsupportedModel`` naming the
+layer and what to do (for MACs, on the first MAC question). It takes ``BasePruner``'s arguments as
+given and adds none.
 """
 from .._core import UnsupportedModel
 from .model import ParameterModel

@@ -25,6 +25,7 @@ from .._core import (
     expand_ignored,
     ignored_modules,
     is_depthwise,
+    qkv_attentions,
     role,
     tensor_kind,
 )
@@ -49,6 +50,14 @@ CHANNEL_FIRST = (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._Insta
 
 FIX = ("put that layer in ignored_layers if it should keep its width, or measure by pruning "
        "(helpers.budget.bisect_by_pruning)")
+HEADS_FIX = ("name the heads as BasePruner takes them, and pass the same arguments to ParameterModel and to "
+             "BasePruner: num_heads={q_proj: heads, k_proj: key-value heads, v_proj: key-value heads} for "
+             "separate Q, K and V projections, out_channel_groups={attention: attention.num_heads} for "
+             "nn.MultiheadAttention (helpers.pruning.pruner_kwargs(model) gives both)")
+TIE_FIX = ("untie them before pruning (for tied embeddings: model.lm_head.weight = "
+           "nn.Parameter(model.embed_tokens.weight.detach().clone())), predict and prune the untied model, then "
+           "tie them again (model.lm_head.weight = model.embed_tokens.weight): an ignored LM head and its "
+           "embedding lose the same hidden channels, so their pruned copies are equal")
 
 
 def refuse(name: str, module, why: str, fix: str = FIX) -> UnsupportedModel:
@@ -127,6 +136,7 @@ def read(model: nn.Module, example_inputs: torch.Tensor, ignored_layers=(), num_
     _check_owners(model)
     num_heads = dict(num_heads or {})
     _check_heads(model, num_heads)
+    _check_heads_named(model, num_heads, out_channel_groups or {})
     recorder = macs.Recorder(model, example_inputs)
     try:
         with recorder:  # the tracer's forward pass also records what the MAC counter will see
@@ -173,9 +183,33 @@ def _check_heads(model: nn.Module, num_heads: dict) -> None:
             raise ValueError(f"num_heads: {n!r} heads do not split a layer of {module.out_features} outputs")
 
 
+def _check_heads_named(model: nn.Module, num_heads: dict, out_channel_groups: dict) -> None:
+    """Every attention of more than one head is named in BasePruner's head arguments. Told nothing,
+    BasePruner prunes an attention's width as plain channels: at most ratios the width no longer
+    splits into heads, and the pruned model cannot run (nor is its count the one predicted with heads)."""
+    names = {id(m): n for n, m in model.named_modules()}
+    for attention in qkv_attentions(model):
+        missing = [n for n in ("q_proj", "k_proj", "v_proj") if getattr(attention, n) not in num_heads]
+        if attention.num_heads > 1 and missing:
+            raise refuse(names[id(attention)], attention, f"has {attention.num_heads} heads, and num_heads does "
+                         f"not name its {', '.join(missing)}: BasePruner then prunes the projections' outputs as "
+                         "plain channels, which at most ratios leaves a width that no longer splits into heads "
+                         "(the pruned model cannot run)", HEADS_FIX)
+    for attention in model.modules():
+        if not isinstance(attention, nn.MultiheadAttention) or attention.num_heads == 1:
+            continue
+        given = out_channel_groups.get(attention)
+        if given is None or int(given) % attention.num_heads:
+            named = "does not name it" if given is None else f"gives it {given!r} groups, not a multiple of them"
+            raise refuse(names[id(attention)], attention, f"has {attention.num_heads} heads, and "
+                         f"out_channel_groups {named}: BasePruner then prunes the hidden size as plain "
+                         "channels, which at most ratios leaves an embedding size that no longer splits into "
+                         "heads (the pruned model cannot run)", HEADS_FIX)
+
+
 def _check_owners(model: nn.Module) -> None:
     """Every parameter has one owner, and known layers hold only the tensors their pruner rewrites."""
-    owners: dict[int, str] = {}
+    owners: dict[int, tuple[str, nn.Module]] = {}
     for mod_name, module in model.named_modules():
         if torch.nn.utils.parametrize.is_parametrized(module):
             raise refuse(mod_name, module, "has a parametrized weight (weight_norm, spectral_norm, ...), "
@@ -183,9 +217,15 @@ def _check_owners(model: nn.Module) -> None:
         for p_name, param in module.named_parameters(recurse=False):
             name = f"{mod_name}.{p_name}" if mod_name else p_name
             if id(param) in owners:
-                raise refuse(mod_name, module, f"shares its parameter {p_name} with {owners[id(param)]} (tied "
-                             f"weights): Torch-Pruning prunes each owner's copy on its own")
-            owners[id(param)] = name
+                other, owner = owners[id(param)]
+                embeddings = isinstance(owner, nn.Embedding) or isinstance(module, nn.Embedding)
+                raise refuse(mod_name, module, f"shares its parameter {p_name} with {other} (tied "
+                             f"{'embeddings' if embeddings else 'weights'}): Torch-Pruning prunes each owner's copy "
+                             "on its own, so after step() the model holds two tensors where it held one (the tie "
+                             "is lost, and a small ratio can leave more parameters than before)",
+                             TIE_FIX if embeddings else "give each layer its own copy to predict and prune, or "
+                             "measure by pruning (helpers.budget.bisect_by_pruning)")
+            owners[id(param)] = (name, module)
         if isinstance(module, nn.MultiheadAttention) and not module._qkv_same_embed_dim:
             raise refuse(mod_name, module, "has keys or values of another size than its embedding "
                          "(kdim, vdim), whose projections Torch-Pruning prunes on one side only")
@@ -255,7 +295,7 @@ def _ranked_for_sure(group) -> bool:
     return not any(dep.handler == tp.prune_conv_in_channels and dep.target.module.groups > 1 for dep, _ in group)
 
 
-def _attention_root(dg, group, num_heads):
+def _attention_root(dg, group, num_heads, names):
     """BasePruner's attention groups (Q/K/V outputs named in num_heads): the group re-rooted at its
     downstream layer's inputs (the output projection), and the heads; ``(None, heads)`` where no
     such layer exists (BasePruner then skips the group); ``(group, 0)`` for any other group."""
@@ -265,9 +305,14 @@ def _attention_root(dg, group, num_heads):
         return group, 0
     heads = {num_heads[m] for m in qkv}
     if len(heads) > 1:
-        raise refuse("", qkv[0], f"shares an attention group with projections of {sorted(heads)} heads "
-                     "(key-value head sharing), whose head arithmetic the replay does not follow",
-                     "measure by pruning (helpers.budget.bisect_by_pruning)")
+        query = max(qkv, key=lambda m: num_heads[m])
+        raise refuse(names.get(id(query), "?"), query, f"shares an attention group with projections of fewer "
+                     f"heads ({min(heads)} key-value heads for {max(heads)} query heads: grouped-query "
+                     "attention, key-value head sharing), which Torch-Pruning 1.6.1 prunes by rules of its own "
+                     "(with prune_num_heads=True it removes query heads in equal numbers per key-value head and "
+                     "keeps the key and value projections whole) that the replay does not follow",
+                     "prune a copy and count it instead (helpers.pruning.prune_copy, or "
+                     "tp.utils.count_ops_and_params after pruner.step())")
     downstream = None
     for dep, idxs in group:
         if isinstance(dep.target.module, (nn.modules.conv._ConvNd, nn.Linear, nn.LSTM)) and \
@@ -285,7 +330,7 @@ def _groups(model, dg, ignored, widths, channel_groups, num_heads) -> list[Group
     roots = [ops.TORCH_CONV, ops.TORCH_LINEAR, ops.TORCH_LSTM]
     groups = []
     for group in dg.get_all_groups(ignored_layers=ignored_modules(ignored), root_module_types=roots):
-        group, heads = _attention_root(dg, group, num_heads)
+        group, heads = _attention_root(dg, group, num_heads, names)
         if group is None:
             continue
         root = group[0].dep.target.module

@@ -9,7 +9,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import _core
 from .._core import (
     UnsupportedModel,
     check_by,
@@ -45,11 +44,14 @@ class ParameterModel:
       for ``BasePruner(pruning_ratio=p, pruning_ratio_dict=...)``, where the listed layers (and the
       layers inside a listed block) take their own ratio, as Torch-Pruning resolves it.
 
-    * transformers: the heads are found as ``helpers.pruning`` finds them for ``BasePruner``
-      (``helpers.pruning.pruner_kwargs``), and Torch-Pruning's head arguments are taken under
-      their names: ``num_heads``, ``prune_num_heads``, ``prune_head_dims``, ``head_pruning_ratio``
+    * transformers: Torch-Pruning's head arguments, under their names and as given (nothing is
+      added): ``num_heads``, ``prune_num_heads``, ``prune_head_dims``, ``head_pruning_ratio``
       (whole heads: ``ceil(ratio * heads)`` per attention), ``out_channel_groups``,
-      ``in_channel_groups``, ``unwrapped_parameters``.
+      ``in_channel_groups``, ``unwrapped_parameters``. Every attention's heads must be named
+      (``num_heads`` for Q/K/V projections, ``out_channel_groups`` for ``nn.MultiheadAttention``;
+      ``helpers.pruning.pruner_kwargs(model)`` gives both, for ``BasePruner`` and ``ParameterModel``
+      alike): told nothing, ``BasePruner`` prunes an attention's width as plain channels and leaves,
+      at most ratios, a model that cannot run, which is refused.
 
     Limits: it models Torch-Pruning 1.6.1's *local* pruning with group magnitude importance, in one
     step or in ``iterative_steps`` of its linear schedule (which can end on other widths than one
@@ -57,7 +59,8 @@ class ParameterModel:
     (prune and count instead: ``helpers.budget.bisect_by_pruning``).
     Exact or refused: a model whose count could differ from Torch-Pruning's (tied weights, extra
     tensors on a known layer, a layer the example inputs never reach, a layer type the replay does
-    not follow) raises ``helpers.predict.UnsupportedModel`` at build time, naming the layer. A
+    not follow, grouped-query attention, an attention whose heads are not named) raises
+    ``helpers.predict.UnsupportedModel`` at build time, naming the layer and what to do. A
     layer whose MACs cannot be followed (its channels come through a reshape or an unknown operation)
     leaves the parameter side working and raises ``UnsupportedModel`` on the first MAC question.
 
@@ -86,11 +89,10 @@ class ParameterModel:
             raise UnsupportedModel("ParameterModel does not follow head pruning over iterative steps (BasePruner "
                                    "recounts the heads between steps); prune in one step, or measure by pruning "
                                    "(helpers.budget.bisect_by_pruning)")
-        # the heads, found as helpers.pruning finds them for BasePruner (a caller's own win)
-        given = _core.pruner_kwargs(model, {"num_heads": num_heads, "out_channel_groups": out_channel_groups})
+        # the heads as BasePruner is given them: nothing added (graph.read refuses an attention not named)
         heads = graph.Heads(bool(prune_num_heads), bool(prune_head_dims), head_pruning_ratio)
-        self._structure = graph.read(model, example_inputs, ignored_layers, num_heads=given.get("num_heads"),
-                                     out_channel_groups=given.get("out_channel_groups"),
+        self._structure = graph.read(model, example_inputs, ignored_layers, num_heads=num_heads,
+                                     out_channel_groups=out_channel_groups,
                                      in_channel_groups=in_channel_groups,
                                      unwrapped_parameters=unwrapped_parameters, heads=heads)
         self._module_ids = {id(m) for m in model.modules()}

@@ -105,6 +105,8 @@ def main(argv=None) -> int:
             from . import notebooks, readme
 
             print("README.md updated" if readme.update() else "README.md already up to date")
+            if readme.stamp_course_list():
+                print("notebook 00's course map updated")
             if notebooks.stamp_repository():
                 print("notebooks' Colab cells now clone the repository of pyproject.toml")
     except ValueError as err:  # bad input: say why on one line

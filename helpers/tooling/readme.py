@@ -6,7 +6,7 @@ import re
 
 from ..report import format_table
 from .notebooks import format_seconds, sources, times
-from .paths import DOCS, FIGURES, README, repository
+from .paths import DOCS, FIGURES, NOTEBOOKS, README, repository
 from .reproduce import TABLE_MD
 
 
@@ -30,6 +30,23 @@ def study_minutes(py) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def track(py) -> str | None:
+    """The track a notebook's title cell states ("**Track**: core" or "elective")."""
+    m = re.search(r"\*\*Track\*\*: (core|elective)\b", py.read_text())
+    return m.group(1) if m else None
+
+
+def totals() -> str:
+    """One line: the stated study time of the core track and of the electives, summed over their notebooks."""
+    parts = []
+    for name in ("core", "elective"):
+        found = [py for py in sources() if track(py) == name]
+        minutes = sum(study_minutes(py) or 0 for py in found)
+        label = "core track" if name == "core" else "electives"
+        parts.append(f"{label}: {len(found)} notebooks, about {minutes} min of study ({minutes / 60:.1f} h)")
+    return "; ".join(parts).capitalize() + "."
+
+
 def _fmt_time(row) -> str:
     return format_seconds(row["seconds"]) if row else "not measured yet"
 
@@ -40,13 +57,71 @@ def course_map() -> str:
     for py in sources():
         quick, full = recorded.get((py.stem, "quick")), recorded.get((py.stem, "full"))
         study = study_minutes(py)
-        rows.append({"notebook": f"[{_title(py)}](notebooks/{py.stem}.ipynb)",
+        rows.append({"notebook": f"[{_title(py)}](notebooks/{py.stem}.ipynb)", "track": track(py) or "",
                      "study": f"{study} min" if study else "", "quick": _fmt_time(quick),
                      "full": f"{_fmt_time(full)} ({full['device']})" if full else "not measured yet",
                      "colab": f"[Open in Colab]({colab(py.stem)})"})
-    return format_table(rows, [("notebook", "notebook", "", "left"), ("study", "study time", ""),
-                               ("quick", "run time, quick mode (CPU, 2 cores)", ""),
-                               ("full", "full mode (GPU)", ""), ("colab", "", "", "left")]) + "\n"
+    return format_table(rows, [("notebook", "notebook", "", "left"), ("track", "track", "", "left"),
+                               ("study", "study time", ""), ("quick", "run time, quick mode (CPU, 2 cores)", ""),
+                               ("full", "full mode (GPU)", ""), ("colab", "", "", "left")]) + "\n" + totals() + "\n"
+
+
+def course_list() -> str:
+    """The course map of notebook 00: every notebook with its track and study time (the README's list)."""
+    rows = [{"notebook": f"[{_title(py)}]({py.stem}.ipynb)", "track": track(py) or "",
+             "study": f"{study_minutes(py)} min" if study_minutes(py) else ""} for py in sources()]
+    return format_table(rows, [("notebook", "notebook", "", "left"), ("track", "track", "", "left"),
+                               ("study", "study time", "")]) + "\n" + totals() + "\n"
+
+
+START_NOTEBOOK = "00_start_here"
+_BLOCK_PY = re.compile(r"(# <!-- course-map:start -->\n).*?(# <!-- course-map:end -->)", re.DOTALL)
+_BLOCK_MD = re.compile(r"(<!-- course-map:start -->\n).*?(<!-- course-map:end -->)", re.DOTALL)
+
+
+def stamp_course_list() -> bool:
+    """Write ``course_list`` into notebook 00's course-map block, in the .py and the .ipynb alike (only
+    that markdown changes); return True if anything changed. A notebook without the block is left alone."""
+    import json
+
+    py = next((p for p in sources() if p.stem == START_NOTEBOOK), None)
+    if py is None or not _BLOCK_PY.search(py.read_text()):
+        return False
+    content = course_list()
+    as_py = "".join(f"# {line}".rstrip() + "\n" for line in content.splitlines())
+    old = py.read_text()
+    new = _BLOCK_PY.sub(lambda m: m.group(1) + as_py + m.group(2), old, count=1)
+    changed = new != old
+    if changed:
+        py.write_text(new)
+    ipynb = py.with_suffix(".ipynb")
+    if ipynb.exists():
+        nb = json.loads(ipynb.read_text())
+        for cell in nb["cells"]:
+            src = "".join(cell["source"])
+            if cell["cell_type"] == "markdown" and _BLOCK_MD.search(src):
+                fresh = _BLOCK_MD.sub(lambda m: m.group(1) + content + m.group(2), src, count=1)
+                if fresh != src:
+                    cell["source"] = fresh.splitlines(keepends=True)
+                    ipynb.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+                    changed = True
+                break
+    return changed
+
+
+def course_list_is_current() -> bool:
+    """Whether notebook 00's course-map block (.py and .ipynb) holds ``course_list()`` now."""
+    import json
+
+    py = NOTEBOOKS / f"{START_NOTEBOOK}.py"
+    content = course_list()
+    m = _BLOCK_PY.search(py.read_text())
+    if not m or m.group(0) != m.group(1) + "".join(f"# {line}".rstrip() + "\n" for line in content.splitlines()) + m.group(2):
+        return False
+    nb = json.loads(py.with_suffix(".ipynb").read_text())
+    cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    return any(_BLOCK_MD.search(c) and _BLOCK_MD.search(c).group(0) == "<!-- course-map:start -->\n" + content
+               + "<!-- course-map:end -->" for c in cells)
 
 
 def reproduce_table() -> str:
@@ -59,18 +134,18 @@ def reproduce_table() -> str:
 def teaching() -> str:
     """docs/teaching.md with its measured-times table filled in."""
     recorded = times()
-    totals = []
+    run_totals = []
     for mode, where in (("quick", "quick mode (CPU)"), ("full", "full mode (GPU)")):
         rows = [recorded.get((py.stem, mode)) for py in sources()]
         if all(rows):
-            totals.append(f"{where}: {sum(float(r['seconds']) for r in rows) / 60:.0f} min")
+            run_totals.append(f"{where}: {sum(float(r['seconds']) for r in rows) / 60:.0f} min")
     text = ("Each notebook's study time (reading, running and exercises, for a learner on their own) and its "
             "run time in quick and in full mode are in the [course map](#course-map) above.")
     studies = [study_minutes(py) for py in sources()]
     if all(studies):
-        text += f" Studied alone, the whole course takes about {sum(studies) / 60:.1f} hours."
-    if totals:
-        text += f" The whole course, run top to bottom: {'; '.join(totals)}."
+        text += f" {totals()}"
+    if run_totals:
+        text += f" The whole course, run top to bottom: {'; '.join(run_totals)}."
     return (DOCS / "teaching.md").read_text().replace("{{TIMES}}", text)
 
 

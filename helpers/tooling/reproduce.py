@@ -73,8 +73,8 @@ def transformer_table(rows: list[dict], ratios) -> str:
 
 def transformer_markdown(rows: list[dict], ratios) -> str:
     return ("Transformers (`pruning_ratio=p` prunes every width: the hidden size, the MLP's and a decoder's "
-            "head dimensions; \"heads alone\" removes a fraction p of every attention's heads and nothing "
-            "else). Measured parameter reduction, with the exact prediction (made before pruning) in "
+            "head dimensions; \"heads alone\" removes ⌈p·h⌉ of every attention's h heads, a fraction ⌈p·h⌉/h, "
+            "and nothing else). Measured parameter reduction, with the exact prediction (made before pruning) in "
             f"brackets; the LM head and ViT classifier are ignored.\n\n{transformer_table(rows, ratios)}\n")
 
 
