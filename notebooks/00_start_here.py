@@ -6,15 +6,16 @@
 # - prune a first network with Torch-Pruning's own API (its README quick start: `BasePruner`, an
 #   importance, `step()`, `tp.utils.count_ops_and_params`) and reproduce the README's counts;
 # - know that `helpers.pruning.prune`, which later notebooks call, is those same lines with counts around them;
-# - know how the course is organised and where its code lives;
+# - know how the course is organised (a core track and electives) and where its code lives;
 # - answer an exercise, have it checked, and reveal a reference solution;
 # - run the course locally, on Colab, or on a GPU.
 #
 # **Prerequisites**: Python, and a first contact with PyTorch (`nn.Module`, tensors). No GPU needed.
 #
-# **Study time**: about 20 min (reading, running the cells and the exercises).
+# **Track**: core
+# **Study time**: about 15 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 5 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 8 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -62,8 +63,10 @@ print(f"p = {p}: the naive reading removes {naive:.0%} of the parameters, the ru
 assert rule > naive
 
 # %% [markdown]
-# Notebooks 01-05 derive the rule and show where real networks bend away from it; 06-09 prune real
-# CNNs and measure parameters, MACs and speed; 10 shows what over-pruning costs in accuracy.
+# The core track derives the rule (01-02), shows where real networks bend away from it and how to
+# count them exactly (03-05), prunes real CNNs and hits a parameter budget (06, 08), measures what
+# over-pruning costs in accuracy (10) and carries it all to transformers (13). The map below lists
+# every notebook.
 #
 # ## Your environment
 #
@@ -154,7 +157,8 @@ assert tuple(model(example_inputs).shape) == (1, 1000)
 # The counts match Torch-Pruning's README to the parameter, and the pruned model is still a working
 # network with 1000 outputs. Half of the channels took far more than half of the parameters with them,
 # a little less than the rule predicts (the exercise at the end asks you for that prediction; notebook
-# 03 explains the gap).
+# 03 explains the gap). This is the course's reference pruning: later notebooks refer to these counts
+# rather than pruning ResNet-18 at `p = 0.5` again.
 #
 # Later notebooks prune many models, so they call `helpers.pruning.prune(model, example_inputs,
 # p, ignored_layers)`: it is the lines above, the count, `BasePruner` with the same importance,
@@ -173,20 +177,34 @@ assert (result.macs_before, result.macs_after) == (macs_before, macs_after)
 # %% [markdown]
 # ## How the course is organised
 #
-# | part | notebook | what you do |
-# |---|---|---|
-# | theory | 00 · Start here | check the environment; prune a first network; learn how exercises work |
-# | | 01 · Counting parameters | count a layer's parameters by hand and check against PyTorch |
-# | | 02 · The quadratic law | derive 1-(1-p)² and its inverse; watch it hold on a plain CNN; see which channels of a ResNet-18 layer go |
-# | | 03 · Where the rule bends | the stem, the classifier, BatchNorm and depthwise convs keep `1-p`, not `(1-p)²` |
-# | | 04 · Groups and rounding | residual and concatenation groups, `round_to`, grouped convs, global pruning |
-# | | 05 · The exact count | `A k² + B k + C`, and a predictor exact to the parameter |
-# | practice | 06 · Pruning real CNNs with Torch-Pruning | Torch-Pruning's dependency graph and arguments, on a dozen torchvision CNNs |
-# | | 07 · Reproducing Torch-Pruning's README | Torch-Pruning's published ResNet-50 log, measured |
-# | | 08 · Hitting a parameter budget | choosing p for a target reduction |
-# | | 09 · MACs and latency | why fewer parameters is not the same speed-up |
-# | accuracy | 10 · The cost of over-pruning | what removing too much does to a trained network |
+# The **core track** is what a learner works through, in order; its study times add up to the
+# course's stated length. The **electives** go deeper into one question each (reproducing
+# Torch-Pruning's published log, latency, the accuracy statistics, pruning criteria, and a reference
+# of Torch-Pruning's surprises) and can be read after the core notebook they build on. The map is
+# generated from the notebooks' own title cells, like the README's:
 #
+# <!-- course-map:start -->
+# | notebook | track | study time |
+# |---|---|---:|
+# | [00 · Start here](00_start_here.ipynb) | core | 15 min |
+# | [01 · Counting parameters](01_counting_parameters.ipynb) | core | 20 min |
+# | [02 · The quadratic law](02_the_quadratic_law.ipynb) | core | 35 min |
+# | [03 · Where the rule bends](03_where_the_rule_bends.ipynb) | core | 25 min |
+# | [04 · Groups and rounding](04_groups_and_rounding.ipynb) | core | 30 min |
+# | [05 · The exact count](05_the_exact_count.ipynb) | core | 35 min |
+# | [06 · Pruning real CNNs with Torch-Pruning](06_pruning_real_cnns.ipynb) | core | 35 min |
+# | [07 · Reproducing Torch-Pruning's README](07_reproducing_the_readme.ipynb) | elective | 30 min |
+# | [08 · Hitting a parameter budget](08_hitting_a_parameter_budget.ipynb) | core | 35 min |
+# | [09 · MACs and latency](09_macs_and_latency.ipynb) | elective | 35 min |
+# | [10 · The cost of over-pruning](10_the_cost_of_overpruning.ipynb) | core | 30 min |
+# | [11 · What pruning buys](11_what_pruning_buys.ipynb) | elective | 60 min |
+# | [12 · Criteria and sensitivity](12_criteria_and_sensitivity.ipynb) | elective | 50 min |
+# | [13 · Beyond CNNs: transformers](13_beyond_cnns_transformers.ipynb) | core | 40 min |
+# | [14 · Torch-Pruning pitfalls](14_torch_pruning_pitfalls.ipynb) | elective | 30 min |
+# Core track: 10 notebooks, about 300 min of study (5.0 h); electives: 5 notebooks, about 205 min of study (3.4 h).
+# <!-- course-map:end -->
+
+# %% [markdown]
 # Notebooks are numbered in reading order; each one names its prerequisites. Each lives in
 # `notebooks/` twice: `NN_name.ipynb` (with stored outputs) and `NN_name.py`, the same notebook as a
 # plain Python file, convenient for reading a diff. The times each notebook took when it was last run
@@ -211,13 +229,14 @@ for name in ("theory", "zoo", "pruning", "predict", "env", "report", "checks"):
 #
 # ## How exercises work
 #
-# Each notebook ends with a section `Exercises`. An exercise asks for a number or a function and
-# comes as three cells: the question; an answer cell, where you replace the `...` (or the body that
-# raises `NotImplementedError`) with your answer and run it, and `helpers.checks.check` says whether
-# it passes or, with a hint, what is wrong (an unanswered exercise says so); and a cell with the line
-# `# helpers.checks.reveal("NN-name")`, which prints the reference solution once you uncomment it (the
-# course's tests run every reference solution through its check). Here the reveal line is left
-# uncommented, to show what it prints. The exercises of a notebook are listed by
+# Each notebook ends with a section `Exercises`. Most exercises ask you to write a function, which
+# the check runs on a fresh model and compares with Torch-Pruning's own result; a few ask for a number.
+# An exercise comes as three cells: the question; an answer cell, where you replace the `...` (or the
+# body that raises `NotImplementedError`) with your answer and run it, and `helpers.checks.check`
+# says whether it passes or, with a hint, what is wrong (an unanswered exercise says so); and a cell
+# with the line `# helpers.checks.reveal("NN-name")`, which prints the reference solution once you
+# uncomment it (the course's tests run every reference solution through its check, and a typical
+# wrong answer to show that the check rejects it). The exercises of a notebook are listed by
 # `helpers.checks.for_notebook`:
 
 # %%
@@ -258,7 +277,7 @@ passed = helpers.checks.check("00-rule-at-half", answer)
 
 # %%
 # Reference solution, once you have tried:
-helpers.checks.reveal("00-rule-at-half")
+# helpers.checks.reveal("00-rule-at-half")
 
 # %% [markdown]
 # ## Summary
@@ -269,6 +288,8 @@ helpers.checks.reveal("00-rule-at-half")
 #   the classifier ignored, `step()`) reproduces the README's ResNet-18 counts exactly on this machine,
 #   and removes far more than half of the parameters.
 # - `helpers.pruning.prune` is those lines with the counts around them and gives the same counts.
+# - The core track is the course's spine; electives go deeper. The map above lists every notebook
+#   with its track and study time.
 # - Exercises are checked by `helpers.checks.check(name, answer)`; `helpers.checks.reveal(name)`
 #   prints the reference solution.
 

@@ -6,13 +6,15 @@
 # - count the parameters of a `Linear`, a `BatchNorm2d` and a `Conv2d` by hand, including grouped and
 #   depthwise convolutions: C_out × C_in/groups × K × K (+ C_out for the bias);
 # - check those formulas against PyTorch's `numel()`, on single layers and on all of ResNet-18;
+# - count a model's parameters and MACs with Torch-Pruning's `tp.utils.count_ops_and_params`;
 # - read MACs next to parameters, and see why the two are spread so differently over a network.
 #
 # **Prerequisites**: 00 · Start here.
 #
-# **Study time**: about 30 min (reading, running the cells and the exercises).
+# **Track**: core
+# **Study time**: about 20 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 4 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 10 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -41,6 +43,7 @@ device = helpers.env.setup()
 
 # %%
 import torch
+import torch_pruning as tp
 from IPython.display import Markdown
 from torch import nn
 
@@ -89,6 +92,7 @@ assert counting.linear_params(512, 1000) == sum(t.numel() for t in fc.parameters
 bn = nn.BatchNorm2d(64)
 print("parameters:", {name: tuple(t.shape) for name, t in bn.named_parameters()})
 print("buffers:   ", {name: tuple(t.shape) for name, t in bn.named_buffers()})
+print("state_dict:", list(bn.state_dict()))
 print(f"{counting.formula_text(bn)} = {counting.norm_params(64)} parameters")
 assert counting.norm_params(64) == sum(t.numel() for t in bn.parameters())
 assert not any(b.requires_grad for b in bn.buffers())
@@ -118,8 +122,7 @@ assert moved > 0.1
 # convolution: each output channel looks at one input channel only, so its parameters grow with `C`,
 # not with `C²` (MobileNets are built from them; notebook 03 shows what that does to pruning). In
 # between, grouped convolutions (ResNeXt, RegNet) split the channels into `g` groups. The table checks
-# the formula against `numel()` (the exercises at the end ask you to count two more layers by hand and
-# to write the formula as a function):
+# the formula against `numel()` (the first exercise asks you to write it as a function):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -141,8 +144,10 @@ Markdown(format_table(rows, [("conv", "layer", ""), ("shape", "weight shape", ""
 # ## ResNet-18, layer by layer
 #
 # `counting.layer_table` walks every layer of a model and records its parameters (summed `numel()`),
-# the same count from the layer's formula, its buffers, and its MACs (below). Here are ResNet-18's
-# first layers:
+# the same count from the layer's formula, its buffers, and its MACs (below). The formula agrees with
+# `numel()` on every layer of ResNet-18, and the layers add up to Torch-Pruning's own count of the
+# model, `tp.utils.count_ops_and_params` (the counter of notebook 00's quick start; it returns the
+# MACs first, then the parameters):
 
 # %%
 model, example_inputs, _ = helpers.zoo.build("resnet18", device=device)
@@ -150,31 +155,11 @@ layers = counting.layer_table(model, example_inputs)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-first = [dict(r, formula_text=counting.formula_text(model.get_submodule(r["layer"]))) for r in layers[:8]]
-Markdown(format_table(first, [("layer", "layer", ""), ("type", "type", ""), ("formula_text", "formula", ""),
-                              ("params", "params", ",d"), ("buffers", "buffers", ",d")]))
-
-# %% [markdown]
-# The formula agrees with `numel()` on every layer, and the layers add up to Torch-Pruning's own
-# count of the model (`tp.utils.count_ops_and_params`, wrapped by `helpers.counting.count`):
-
-# %%
-# NBVAL_CHECK_OUTPUT
-macs, params = helpers.counting.count(model, example_inputs)
+macs, params = tp.utils.count_ops_and_params(model, example_inputs)
 mismatches = [r["layer"] for r in layers if r["params"] != r["formula"]]
 print(f"{len(layers)} layers, formula != numel() on {len(mismatches)} of them")
 print(f"sum over layers: {sum(r['params'] for r in layers):,} | Torch-Pruning: {params:,}")
 assert not mismatches and sum(r["params"] for r in layers) == params
-
-# %% [markdown]
-# Buffers are not in that count, but they are in the saved `state_dict`:
-
-# %%
-# NBVAL_CHECK_OUTPUT
-buffers = sum(r["buffers"] for r in layers)
-saved = sum(t.numel() for t in model.state_dict().values())
-print(f"parameters {params:,} + buffers {buffers:,} = {params + buffers:,} numbers in the state_dict")
-assert saved == params + buffers
 
 # %% [markdown]
 # By layer type, the convolutions hold almost everything; BatchNorm is a rounding error in the
@@ -183,12 +168,10 @@ assert saved == params + buffers
 # %%
 # NBVAL_CHECK_OUTPUT
 types = counting.by_type(layers)
-Markdown(format_table(types, [("type", "layer type", ""), ("layers", "layers", "d"), ("params", "params", ",d"),
-                              ("param_share", "share of params", ".2%"), ("buffers", "buffers", ",d")]))
-
-# %%
 share = {t["type"]: t["param_share"] for t in types}
 assert share["Conv2d"] > 0.9 and share["BatchNorm2d"] < 0.01
+Markdown(format_table(types, [("type", "layer type", ""), ("layers", "layers", "d"), ("params", "params", ",d"),
+                              ("param_share", "share of params", ".2%"), ("buffers", "buffers", ",d")]))
 
 # %% [markdown]
 # ## MACs alongside parameters
@@ -225,15 +208,13 @@ assert row["bn1"]["macs"] == 2 * stem_out.numel() and row["relu"]["macs"] == ste
 # %%
 # NBVAL_CHECK_OUTPUT
 stages = [s for s in counting.by_stage(layers) if s["params"] or s["mac_share"] > 0.001]
-print(f"total: {params:,} parameters, {macs:,} MACs per image")
-Markdown(format_table(stages, [("stage", "stage", ""), ("params", "params", ",d"), ("param_share", "share of params", ".1%"),
-                               ("macs", "MACs", ",d"), ("mac_share", "share of MACs", ".1%")]))
-
-# %%
 by_name = {s["stage"]: s for s in stages}
 assert by_name["layer4"]["param_share"] > 0.7 and by_name["layer4"]["mac_share"] < 0.25
 layer_macs = [s["mac_share"] for s in stages if s["stage"].startswith("layer")]
 assert 0.2 < min(layer_macs) and max(layer_macs) < 0.3  # flat: each stage holds 20-30% of the MACs
+print(f"total: {params:,} parameters, {macs:,.0f} MACs per image")
+Markdown(format_table(stages, [("stage", "stage", ""), ("params", "params", ",d"), ("param_share", "share of params", ".1%"),
+                               ("macs", "MACs", ",d"), ("mac_share", "share of MACs", ".1%")]))
 
 # %% [markdown]
 # Parameters decide a model's size on disk and in memory; MACs are closer to its compute. Pruning a
@@ -243,36 +224,6 @@ assert 0.2 < min(layer_macs) and max(layer_macs) < 0.3  # flat: each stage holds
 
 # %% [markdown]
 # ## Exercises
-
-# %% [markdown]
-# ### Exercise `01-conv-by-hand`: count an ordinary convolution
-#
-# How many parameters does `nn.Conv2d(128, 256, kernel_size=3, padding=1, bias=False)` have? Work it
-# out by hand with the formula (no code needed beyond arithmetic).
-
-# %%
-# NBVAL_CHECK_OUTPUT
-conv_count = ...  # your count for nn.Conv2d(128, 256, kernel_size=3, padding=1, bias=False)
-passed = helpers.checks.check("01-conv-by-hand", conv_count)
-
-# %%
-# Reference solution, once you have tried:
-# helpers.checks.reveal("01-conv-by-hand")
-
-# %% [markdown]
-# ### Exercise `01-depthwise-by-hand`: count a depthwise convolution
-#
-# How many parameters does the depthwise `nn.Conv2d(96, 96, kernel_size=3, padding=1, groups=96)`
-# have? It keeps PyTorch's default `bias=True`.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-depthwise_count = ...  # your count for nn.Conv2d(96, 96, kernel_size=3, padding=1, groups=96)
-passed = helpers.checks.check("01-depthwise-by-hand", depthwise_count)
-
-# %%
-# Reference solution, once you have tried:
-# helpers.checks.reveal("01-depthwise-by-hand")
 
 # %% [markdown]
 # ### Exercise `01-conv2d-params`: the formula as a function
@@ -294,14 +245,34 @@ passed = helpers.checks.check("01-conv2d-params", my_conv2d_params)
 # helpers.checks.reveal("01-conv2d-params")
 
 # %% [markdown]
+# ### Exercise `01-count`: parameters and MACs with Torch-Pruning's counter
+#
+# Write `my_count(model, example_inputs)`, returning the model's `(parameters, MACs)` in that order,
+# both as Torch-Pruning counts them with `tp.utils.count_ops_and_params`. The check runs it on a fresh
+# ResNet-18, a MobileNetV3-Small and a small CNN, and compares with Torch-Pruning's counter.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def my_count(model, example_inputs):
+    raise NotImplementedError  # your code here: return (parameters, MACs)
+
+
+passed = helpers.checks.check("01-count", my_count)
+
+# %%
+# Reference solution, once you have tried:
+# helpers.checks.reveal("01-count")
+
+# %% [markdown]
 # ## Summary
 #
 # - Parameters are the tensors the optimiser learns; BatchNorm's running statistics are buffers, saved
 #   with the model but not counted.
 # - `Conv2d`: C_out × C_in/groups × K × K (+ C_out); `Linear`: out × in (+ out); `BatchNorm2d`: 2 × C.
 #   Depthwise convolutions grow with C, ordinary ones with C².
-# - On ResNet-18 the formulas match `numel()` on every layer and add up to Torch-Pruning's count;
-#   convolutions hold nearly all the parameters, the last stage most of them.
+# - On ResNet-18 the formulas match `numel()` on every layer and add up to Torch-Pruning's count,
+#   `tp.utils.count_ops_and_params` (which returns the MACs first, then the parameters); convolutions
+#   hold nearly all the parameters, the last stage most of them.
 # - MACs weigh each weight by the positions it is applied at, so they spread evenly over the stages
 #   while parameters do not.
 

@@ -5,7 +5,7 @@
 # - see what removing a fraction `p` of one layer's output channels does to that layer's weight and to
 #   the next layer's;
 # - derive the law: a weight between two pruned layers keeps `(1-p)²`, so the parameter reduction is
-#   `1-(1-p)²`; and its inverse, `p = 1-√(1-r)`;
+#   `1-(1-p)²`; and invert it, to find the channel ratio for a parameter budget;
 # - regenerate the quick-reference table that turns a channel ratio into a parameter reduction;
 # - prune a plain CNN with Torch-Pruning and watch the law hold, up to rounding;
 # - see, on one layer of a ResNet-18, which channels Torch-Pruning removes (the lowest group
@@ -13,9 +13,10 @@
 #
 # **Prerequisites**: 01 · Counting parameters.
 #
-# **Study time**: about 40 min (reading, running the cells and the exercises).
+# **Track**: core
+# **Study time**: about 35 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 8 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 40 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -130,16 +131,15 @@ Markdown(format_table(rows, [("tensor", "weight", ""), ("before", "before", ",d"
 #
 # $$ r = 1-(1-p)^2 = 2p - p^2 .$$
 #
-# Turned around, the channel ratio that removes a fraction `r` of the parameters is
-# $p = 1-\sqrt{1-r}$. `helpers.theory` holds both:
+# Turned around, the law gives the channel ratio to ask for when a parameter budget `r` is given;
+# the exercise at the end asks you to write that inverse. `helpers.theory.param_reduction` holds the
+# law:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for p in (0.1, 0.3, 0.5):
-    r = theory.param_reduction(p)
-    print(f"p = {p}: removes {r:.1%}; channel_ratio_for({r:.2f}) = {theory.channel_ratio_for(r):.2f}")
+for p in (0.1, 0.3):
+    print(f"p = {p}: removes {theory.param_reduction(p):.1%}")
 grid = np.linspace(0, 0.95, 96)
-assert np.allclose([theory.channel_ratio_for(theory.param_reduction(q)) for q in grid], grid)
 assert all(theory.param_reduction(q) > q for q in grid[1:])  # the law always removes more than p
 
 # %% [markdown]
@@ -155,15 +155,6 @@ assert all(theory.param_reduction(q) > q for q in grid[1:])  # the law always re
 SEED_TABLE = {0.1: 19, 0.2: 36, 0.3: 51, 0.4: 64, 0.5: 75, 0.6: 84}  # percentages as that page prints them
 assert {p: round(100 * theory.param_reduction(p)) for p in SEED_TABLE} == SEED_TABLE
 Markdown(theory.quick_reference_markdown())
-
-# %% [markdown]
-# And the other way round, the channel ratio to ask for when a parameter budget is given:
-
-# %%
-# NBVAL_CHECK_OUTPUT
-targets = [{"target": r, "p": theory.channel_ratio_for(r)} for r in (0.25, 0.6, 0.75)]
-assert all(t["p"] < t["target"] for t in targets)
-Markdown(format_table(targets, [("target", "parameters to remove", ".0%"), ("p", "channel ratio p", ".3f")]))
 
 # %% [markdown]
 # A learner who wants to remove half of the parameters and sets `pruning_ratio=0.5` removes far more
@@ -199,9 +190,8 @@ sweep = []
 for p in ratios:
     net = counting.plain_cnn().to(device)
     result = helpers.pruning.prune(net, image, p, ignored_layers=[net[-1]])
-    widths = [m.out_channels for m in net if isinstance(m, nn.Conv2d)]
     sweep.append({"p": p, "measured": result.param_reduction, "macs": result.mac_reduction,
-                  "rule": theory.param_reduction(p), "widths": widths})
+                  "rule": theory.param_reduction(p)})
 for row in sweep:
     row["gap"] = 100 * (row["measured"] - row["rule"])
 
@@ -214,18 +204,9 @@ Markdown(format_table(sweep, [("p", "p", ".1f"), ("rule", "rule 1-(1-p)^2", ".4f
 
 # %% [markdown]
 # The law holds to a fraction of a percentage point, for parameters and for MACs alike. What is
-# left comes from two places. The boundary: the stem and the classifier shrink by `1-p` only. And
-# rounding: a layer cannot keep a fraction of a channel, so Torch-Pruning keeps `int(C × (1-p))`
-# channels, rounding down, and removes slightly more than `p` of them. At `p = 0.3`:
-
-# %%
-# NBVAL_CHECK_OUTPUT
-p = 0.3
-row = next(r for r in sweep if r["p"] == p)
-original = [m.out_channels for m in counting.plain_cnn() if isinstance(m, nn.Conv2d)]
-for c0, c1 in zip(original, row["widths"]):
-    print(f"{c0:>4} channels x (1-p) = {c0 * (1 - p):6.1f} -> kept {c1}")
-assert row["widths"] == [int(c0 * (1 - p)) for c0 in original]
+# left comes from two places: the boundary (the stem and the classifier shrink by `1-p` only, as the
+# split above showed), and rounding, since a layer cannot keep a fraction of a channel (notebook 04
+# measures how Torch-Pruning rounds).
 
 # %% [markdown]
 # ## The picture
@@ -346,48 +327,24 @@ assert tuple(conv.weight.shape) == (len(kept_rows), len(kept_cols), 3, 3) and sa
 # ## Exercises
 
 # %% [markdown]
-# ### Exercise `02-p-for-half`: the channel ratio that removes half of the parameters
+# ### Exercise `02-p-for-reduction`: the channel ratio for a parameter budget
 #
-# Which channel ratio `p` removes 50% of the parameters under the law? Use the law, by hand or with
-# `math.sqrt`, not `theory.channel_ratio_for`.
+# Write `p_for(r)`, returning the channel ratio `p` that removes a fraction `r` of the parameters
+# under the law `r = 1-(1-p)²`. Invert the law yourself (with `math.sqrt`), not with
+# `theory.channel_ratio_for`. The check calls it for budgets from 25% to 99%; try `p_for(0.5)` once
+# it passes: the channel ratio that halves a model.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-p_for_half = ...  # the channel ratio that removes 50% of the parameters
-passed = helpers.checks.check("02-p-for-half", p_for_half)
+def p_for(r):
+    raise NotImplementedError  # your inverse of the law here
+
+
+passed = helpers.checks.check("02-p-for-reduction", p_for)
 
 # %%
 # Reference solution, once you have tried:
-# helpers.checks.reveal("02-p-for-half")
-
-# %% [markdown]
-# ### Exercise `02-p-for-90`: the channel ratio that removes 90% of the parameters
-#
-# Which channel ratio `p` removes 90% of the parameters under the law?
-
-# %%
-# NBVAL_CHECK_OUTPUT
-p_for_90 = ...  # the channel ratio that removes 90% of the parameters
-passed = helpers.checks.check("02-p-for-90", p_for_90)
-
-# %%
-# Reference solution, once you have tried:
-# helpers.checks.reveal("02-p-for-90")
-
-# %% [markdown]
-# ### Exercise `02-middle-weight-kept`: what a weight between two pruned layers keeps
-#
-# At `p = 0.35`, what fraction of its parameters does a weight between two pruned layers keep (like
-# the middle weight of the chain, or `layer1.0.conv2` above)?
-
-# %%
-# NBVAL_CHECK_OUTPUT
-middle_kept = ...  # at p = 0.35, the fraction of its parameters a weight between two pruned layers keeps
-passed = helpers.checks.check("02-middle-weight-kept", middle_kept)
-
-# %%
-# Reference solution, once you have tried:
-# helpers.checks.reveal("02-middle-weight-kept")
+# helpers.checks.reveal("02-p-for-reduction")
 
 # %% [markdown]
 # ## Summary
@@ -395,7 +352,8 @@ passed = helpers.checks.check("02-middle-weight-kept", middle_kept)
 # - Removing `p` of a layer's output channels removes rows of its weight and columns of the next
 #   layer's weight; Torch-Pruning removes them together, as one group.
 # - A weight between two pruned layers keeps `(1-p)²`; a network made of such weights loses
-#   `r = 1-(1-p)²` of its parameters, and `p = 1-√(1-r)` removes a chosen fraction `r`.
+#   `r = 1-(1-p)²` of its parameters. Inverting the law gives the channel ratio for a budget, always
+#   smaller than the budget itself.
 # - A plain CNN pruned with Torch-Pruning follows the law within a fraction of a point, for parameters
 #   and MACs; the rest is rounding to whole channels and the stem and classifier, which shrink by
 #   `1-p` only.
@@ -424,8 +382,8 @@ passed = helpers.checks.check("02-middle-weight-kept", middle_kept)
 #    <details><summary>Answer</summary>
 #
 #    `pruning_ratio` counts channels, so about `1-(1-0.5)²`, three quarters, of the parameters go
-#    (the quick-reference table). To remove a fraction `r`, invert the law: `p = 1-√(1-r)`, a smaller
-#    ratio (the first exercise asks for it).
+#    (the quick-reference table). To remove a fraction `r`, they should invert the law for `p` (the
+#    exercise), which gives a smaller ratio than `r`.
 #
 #    </details>
 #

@@ -2,21 +2,21 @@
 # # 06 · Pruning real CNNs with Torch-Pruning
 #
 # **Learning goals**
-# - write Torch-Pruning's `BasePruner` with every argument that changes the count
-#   (`pruning_ratio`, `ignored_layers`, `round_to`, `iterative_steps`, `global_pruning`), call
-#   `step()`, count with `tp.utils.count_ops_and_params`, and save and reload the pruned model;
-# - read what each argument does to ResNet-18's count, against the exact prediction of
-#   `helpers.predict.ParameterModel`;
-# - read Torch-Pruning's pruning groups on ResNet-18: which layers lose parameters when one channel goes;
-# - prune a dozen torchvision CNNs (four in quick mode), compare the measured reduction with the rule
-#   `1-(1-p)²` and the prediction, and check that every pruned model still outputs 1000 classes;
-# - see where the prediction refuses instead of guessing (GoogLeNet's auxiliary heads).
+# - write Torch-Pruning's `BasePruner` with every argument that changes the count, step it with
+#   `iterative_steps`, and count after each `step()` with `tp.utils.count_ops_and_params`;
+# - read what one channel of a pruning group costs, layer by layer, and why a weight between two
+#   groups shrinks like `(1-p)²`;
+# - prune a dozen torchvision CNNs (four in quick mode) and check every count against
+#   `helpers.predict.ParameterModel` and every output against the 1000 classes;
+# - see where the prediction refuses instead of guessing (GoogLeNet's auxiliary heads);
+# - save a pruned model and load it back.
 #
-# **Prerequisites**: 02 · The quadratic law, 04 · Groups and rounding, 05 · The exact count.
+# **Prerequisites**: 04 · Groups and rounding, 05 · The exact count.
 #
-# **Study time**: about 45 min (reading, running the cells and the exercises).
+# **Track**: core
+# **Study time**: about 35 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 16 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 9 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -44,33 +44,35 @@ import helpers
 device = helpers.env.setup()
 
 # %%
-import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from helpers import report, sweep, theory, zoo
+from helpers import sweep, theory, zoo
 from helpers.report import format_table
 
 QUICK = helpers.env.quick()
 # Four families in every mode; the whole zoo in full mode
 CORE = ["resnet18", "mobilenet_v3_small", "squeezenet1_1", "regnet_x_400mf"]
 MODELS = CORE if QUICK else CORE + [n for n in zoo.names() if n not in CORE]
-RATIOS = theory.SEED_RATIOS
+RATIOS = (0.3, 0.5, 0.6) if QUICK else theory.SEED_RATIOS  # the ratios the table and the checks read, or more
 print(f"{len(MODELS)} models: {', '.join(MODELS)}")
 
 # %% [markdown]
-# ## 1. The pruner and its arguments
+# ## 1. The pruner, step by step
 #
-# Notebook 00 ran Torch-Pruning's README quick start. Here is the same pruner with every argument
-# that changes the parameter count written out, at the quick start's values or the library's
-# defaults; section 2 changes them one at a time:
+# Notebook 00 ran Torch-Pruning's quick start: one `step()` at `pruning_ratio=0.5`. Here is the
+# same pruner with every argument that changes the parameter count written out:
 #
 # | argument | what it does |
 # |---|---|
-# | `pruning_ratio` (our `p`) | fraction of each group's channels removed |
+# | `pruning_ratio` (our `p`) | fraction of each group's channels removed, once every step has run |
 # | `ignored_layers` | layers whose output channels stay (here: the classifier) |
-# | `round_to` | kept widths rounded down to a multiple of it |
-# | `iterative_steps` | reach `p` in several `step()` calls, each relative to the original width |
-# | `global_pruning` | rank channels across all groups instead of within each |
+# | `round_to` | kept widths rounded down to a multiple of it (notebook 04) |
+# | `iterative_steps` | reach `pruning_ratio` in that many `step()` calls |
+# | `global_pruning` | rank channels across all groups instead of within each (notebook 04) |
+#
+# With `iterative_steps=3` and `pruning_ratio=0.6`, each `step()` goes a third of the way. The loop
+# counts after every step and puts the count next to `ParameterModel`'s prediction (notebook 05)
+# for pruning the unpruned model in one step to the same ratio:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -78,145 +80,57 @@ import torch
 import torch_pruning as tp
 import torchvision
 
+from helpers.predict import ParameterModel
+
 model = torchvision.models.resnet18(weights=None).eval().to(device)
 example_inputs = torch.randn(1, 3, 224, 224, device=device)
-macs_before, params_before = tp.utils.count_ops_and_params(model, example_inputs)
+predictor = ParameterModel(model, example_inputs, [model.fc])  # read once, before anything is pruned
+macs, params = tp.utils.count_ops_and_params(model, example_inputs)
+print(f"step 0  p=0.00  params {params:>10,}  MACs {macs:>13,.0f}")
 pruner = tp.pruner.BasePruner(
     model, example_inputs,
     importance=tp.importance.GroupMagnitudeImportance(p=2),  # a channel's score: the L2 norm of its group's weights
-    pruning_ratio=0.5,  # remove half of every group's channels
+    pruning_ratio=0.6,  # where the last step ends
     ignored_layers=[model.fc],  # keep the 1000 classes
     round_to=None,  # no rounding of the kept widths
-    iterative_steps=1,  # one step() reaches pruning_ratio
+    iterative_steps=3,  # three step() calls to reach pruning_ratio
     global_pruning=False,  # each group loses the same fraction
 )
-pruner.step()
-macs_after, params_after = tp.utils.count_ops_and_params(model, example_inputs)
-print(f"parameters: {params_before:,} -> {params_after:,} ({1 - params_after / params_before:.1%} removed)")
-print(f"MACs:       {macs_before:,.0f} -> {macs_after:,.0f} ({1 - macs_after / macs_before:.1%} removed)")
-print("output:", tuple(model(example_inputs).shape))
-assert (params_before, params_after) == (11_689_512, 3_055_880)  # the numbers Torch-Pruning's README prints
-assert 0.7 < 1 - params_after / params_before < 0.8 and tuple(model(example_inputs).shape) == (1, 1000)
-
-# %% [markdown]
-# Half of the channels took about three quarters of the parameters with them: the quadratic law of
-# notebook 02, on a real network. `helpers.pruning.prune` is these lines with the counts around
-# them (its docstring shows the call), so the rest of the notebook can prune many models in a line.
-#
-# A pruned model no longer matches its architecture's constructor: `resnet18()` builds layers wider
-# than the pruned ones, so the usual `load_state_dict` into a freshly built model fails. Two ways
-# work: Torch-Pruning's `tp.state_dict`, which stores each layer's widths with its weights, or saving
-# the whole module:
-
-# %%
-import io
-
-try:
-    torchvision.models.resnet18(weights=None).load_state_dict(model.state_dict())
-except RuntimeError as err:
-    mismatch = err
-print("load_state_dict into a fresh resnet18:", str(mismatch).splitlines()[1].strip())
-
-
-def round_trip(obj):  # torch.save then torch.load, in memory
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    buffer.seek(0)
-    return torch.load(buffer, weights_only=False)
-
-
-reloaded = torchvision.models.resnet18(weights=None)
-tp.load_state_dict(reloaded, state_dict=round_trip(tp.state_dict(model)))
-whole = round_trip(model)
+steps = []
+for step in range(1, pruner.iterative_steps + 1):
+    pruner.step()
+    macs, params = tp.utils.count_ops_and_params(model, example_inputs)
+    ratio = pruner.per_step_pruning_ratio[step]  # the ratio reached so far, from the original widths
+    steps.append({"ratio": ratio, "params": params, "predicted": predictor.params(ratio)})
+    print(f"step {step}  p={ratio:.2f}  params {params:>10,}  MACs {macs:>13,.0f}  "
+          f"one step to p, predicted: {predictor.params(ratio):,}")
 with torch.no_grad():
-    expected = model(example_inputs)
-    same = [torch.equal(m.eval()(example_inputs), expected) for m in (reloaded, whole)]
-print(f"tp.state_dict / tp.load_state_dict: {helpers.counting.n_params(reloaded):,} parameters, same outputs: "
-      f"{same[0]}; torch.save of the whole model: {helpers.counting.n_params(whole):,}, same outputs: {same[1]}")
-assert all(same) and helpers.counting.n_params(reloaded) == params_after
+    print("output:", tuple(model(example_inputs).shape))
+assert [round(s["ratio"], 6) for s in steps] == [0.2, 0.4, 0.6]
+assert all(s["params"] == s["predicted"] for s in steps)  # the path does not matter, only the ratio reached
+assert tuple(model(example_inputs).shape) == (1, 1000)
 
 # %% [markdown]
-# ## 2. What each argument does to the count
+# Each step's ratio is counted from the original widths (`k·p/n` after step `k` of `n`), and after
+# every step the model has exactly the count of a single step to that ratio: a local pruner's widths
+# depend on the ratio reached, not on the way there. `helpers.pruning.prune(model, example_inputs,
+# p, ignored_layers)` is this pruner with one step and the counts around it (its docstring shows the
+# call), so the rest of the notebook prunes a model in a line. What goes wrong when `ignored_layers`
+# is left out is measured in 14 · Torch-Pruning pitfalls, section "The classifier is pruned unless
+# ignored".
 #
-# `sweep.settings_table` prunes a fresh ResNet-18 under each setting with the pruner above (through
-# `helpers.pruning.prune`), predicts the count first with `ParameterModel` (local pruning only) and
-# runs the pruned model once:
-
-# %%
-# NBVAL_CHECK_OUTPUT
-SETTINGS = [
-    {"label": "p=0.5", "channel_ratio": 0.5},
-    {"label": "p=0.5, nothing ignored", "channel_ratio": 0.5, "ignore_classifier": False},
-    {"label": "p=0.5, round_to=8", "channel_ratio": 0.5, "round_to": 8},
-    {"label": "p=0.5, iterative_steps=5", "channel_ratio": 0.5, "iterative_steps": 5},
-    {"label": "p=0.5, global_pruning=True", "channel_ratio": 0.5, "global_pruning": True},
-    {"label": "p=0.3", "channel_ratio": 0.3},
-    {"label": "p=0.3, round_to=8", "channel_ratio": 0.3, "round_to": 8},
-    {"label": "p=0.3, round_to=16", "channel_ratio": 0.3, "round_to": 16},
-]
-settings = sweep.settings_table("resnet18", SETTINGS, device=device)
-by_label = {r["label"]: r for r in settings}
-local = [r for r in settings if r["label"] != "p=0.5, global_pruning=True"]
-assert all(r["params_after"] == r["predicted_params_after"] for r in local)
-assert by_label["p=0.5"]["params_after"] == params_after  # the pruner of section 1
-assert by_label["p=0.5, nothing ignored"]["output_shape"] == (1, 500)
-assert abs(by_label["p=0.5, nothing ignored"]["param_reduction"] - theory.param_reduction(0.5)) < abs(
-    by_label["p=0.5"]["param_reduction"] - theory.param_reduction(0.5))
-assert by_label["p=0.5, round_to=8"]["params_after"] == by_label["p=0.5"]["params_after"]
-assert by_label["p=0.5, iterative_steps=5"]["params_after"] == by_label["p=0.5"]["params_after"]
-assert (by_label["p=0.3, round_to=16"]["param_reduction"] > by_label["p=0.3, round_to=8"]["param_reduction"]
-        > by_label["p=0.3"]["param_reduction"])
-global_row = by_label["p=0.5, global_pruning=True"]
-assert global_row["params_after"] != by_label["p=0.5"]["params_after"] and global_row["output_shape"] == (1, 1000)
-Markdown(format_table(settings, [("label", "setting", ""), ("params_after", "parameters after", ",d"),
-                                 ("predicted_params_after", "predicted", ",d"), ("param_reduction", "reduction", ".1%"),
-                                 ("output_shape", "output", "")]))
-
-# %% [markdown]
-# What the table says:
+# ## 2. What one channel costs
 #
-# - **ignored_layers**: forget the classifier and the pruner shrinks it too: the model now predicts
-#   500 classes. The parameter count even lands closer to the rule, but the model is broken.
-# - **round_to**: at `p=0.5` every ResNet-18 width (64 ... 512) halves to a multiple of 8, so
-#   `round_to=8` changes nothing. At `p=0.3` the kept widths are not all multiples of 8, and
-#   `round_to` lowers them to the multiple below: the larger `round_to`, the more is removed, never less.
-# - **iterative_steps**: local pruning in 5 steps ends on exactly the one-step count, because each
-#   step's ratio is taken relative to the original width.
-# - **global_pruning**: channels compete across groups by importance, so how many each group loses
-#   depends on the weights (notebook 04 showed its per-layer ratios); the count differs from the
-#   local one and `ParameterModel` does not predict it (n/a).
-# - Every local setting is predicted to the parameter by `ParameterModel`. These models carry random
-#   weights: a local prune's count depends on how many channels each group keeps, not on which
-#   (notebook 07 checks it on two initialisations).
-#
-# ## 3. Pruning groups
-#
-# Torch-Pruning runs the model once with autograd switched on (so never under `torch.no_grad()`)
-# and records which layer feeds which: its `DependencyGraph`. Layers that must lose the same channels
-# form a **pruning group** (notebook 04); a local pruner removes `p` of each group's channels. The
-# groups of ResNet-18 (the classifier ignored): each group's root layer, its width and how many layers
-# with parameters it couples:
+# Torch-Pruning's `DependencyGraph` couples the layers that must lose the same channels into a
+# **pruning group** (notebook 04 listed the stem's). How many parameters does one channel of a group
+# take with it? `sweep.group_layers` asks the graph for the group of one output channel of a layer
+# (`get_pruning_group`, as in notebook 04), prunes it on a copy of the model (`group.prune()`) and
+# lists what each layer lost; exercise `06-channel-cost` asks you to write its total. The group of
+# ResNet-18's second stage, rooted at its shortcut convolution:
 
 # %%
 # NBVAL_CHECK_OUTPUT
 resnet, x, ignored = zoo.build("resnet18", device=device)
-resnet_groups = sweep.groups(resnet, x, ignored)
-n_stage_groups = sum(g["layers"] > 3 for g in resnet_groups)
-assert len(resnet_groups) == 12 and n_stage_groups == 4
-assert all(g["layers"] == 3 for g in resnet_groups if g["layers"] <= 3)
-print(f"{len(resnet_groups)} groups: {n_stage_groups} span a whole stage, the others couple 3 layers")
-Markdown(format_table(resnet_groups, [("root", "root layer", ""), ("channels", "channels", "d"),
-                                      ("layers", "coupled layers", "d")]))
-
-# %% [markdown]
-# Two kinds of group. Inside a residual block, `conv1`'s outputs feed only `bn1` and `conv2`: three
-# layers. But the outputs of a stage are added together block after block, so the stem (or the
-# downsampling shortcut), every block's last convolution and the next stage's inputs share one set of
-# channels: one group per stage. `sweep.group_layers` prunes one channel of a group on a copy of the
-# model and lists what each layer loses. The group of the second stage, rooted at its shortcut:
-
-# %%
-# NBVAL_CHECK_OUTPUT
 stage_group = sweep.group_layers(resnet, x, resnet.layer2[0].downsample[0])
 assert len(stage_group) == 9 and {r["pruned"] for r in stage_group} == {"out", "in"}
 assert {r["layer"] for r in stage_group if r["pruned"] == "in"} == {"layer2.1.conv1", "layer3.0.conv1",
@@ -227,12 +141,14 @@ Markdown(format_table(stage_group, [("layer", "layer", ""), ("type", "type", "")
                                     ("params_per_channel", "parameters removed per channel", ",d")]))
 
 # %% [markdown]
-# A weight that sits between two groups (like `layer2.1.conv1`: its inputs belong to the stage's
-# group, its outputs to its block's internal group) loses columns with one group and rows with the
-# other: that is the `(1-p)²` of the rule. BatchNorm layers (two numbers per channel in the table)
-# belong to one group only and shrink like `(1-p)`.
+# The outputs of a stage are added together block after block, so the shortcut, every block's last
+# convolution and the next stage's inputs share one set of channels. A weight that sits between two
+# groups (like `layer2.1.conv1`: its inputs belong to this stage group, its outputs to its block's
+# inner group) loses columns with one group and rows with the other: that is the `(1-p)²` of the
+# rule. BatchNorm layers (two numbers per channel in the table) belong to one group only and shrink
+# like `(1-p)`.
 #
-# ## 4. A dozen real CNNs
+# ## 3. A dozen real CNNs
 #
 # `sweep.zoo_sweep` builds each model, predicts its count at every ratio with `ParameterModel`,
 # then prunes a copy of it at each ratio in one step, counts it and runs it forward.
@@ -241,17 +157,20 @@ Markdown(format_table(stage_group, [("layer", "layer", ""), ("type", "type", "")
 rows = sweep.zoo_sweep(MODELS, RATIOS, device=device, progress=not helpers.env.progress_disabled())
 
 
-def table(names, ratios=(0.3, 0.5)):
-    """One row per model: parameters, then measured (and predicted) reduction at each ratio."""
-    out = [{"model": "rule 1-(1-p)²", "params": None,
+def table(names, ratios=(0.3, 0.6)):
+    """One row per model: parameters, then the measured reduction at each ratio (flagged where it
+    differs from the prediction) and the pruned model's number of outputs."""
+    out = [{"model": "rule 1-(1-p)²", "params": None, "outputs": "",
             **{f"p{p}": f"{theory.param_reduction(p):.1%}" for p in ratios}}]
     for name in names:
         mine = {r["channel_ratio"]: r for r in rows if r["model"] == name}
         out.append({"model": name, "params": mine[ratios[0]]["params_before"],
+                    "outputs": ", ".join(sorted({str(r["output_shape"][1]) for r in mine.values()})),
                     **{f"p{p}": f"{mine[p]['param_reduction']:.1%}" + ("" if mine[p]["params_after"] ==
                        mine[p]["predicted_params_after"] else " (≠ predicted)") for p in ratios}})
     return Markdown(format_table(out, [("model", "model", ""), ("params", "parameters", ",d"),
-                                       *[(f"p{p}", f"reduction at p={p}", "") for p in ratios]]))
+                                       *[(f"p{p}", f"reduction at p={p}", "") for p in ratios],
+                                       ("outputs", "outputs after pruning", "")]))
 
 
 # %%
@@ -265,80 +184,17 @@ assert all(r["params_after"] == r["predicted_params_after"] for r in rows), "a p
 assert all(r["output_shape"] == (1, 1000) for r in rows)
 assert all(r["param_reduction"] < r["rule_reduction"] for r in rows if r["channel_ratio"] == 0.5)
 assert QUICK or len(MODELS) >= 12
-worst = min((r for r in rows if r["channel_ratio"] == 0.5), key=lambda r: r["param_reduction"])
 print(f"{len(MODELS)} models x {len(RATIOS)} ratios: every count predicted to the parameter, every "
-      f"pruned model outputs 1000 classes; at p=0.5 all fall below the rule's "
-      f"{theory.param_reduction(0.5):.0%}, {worst['model']} lowest at {worst['param_reduction']:.1%}")
-
-# %%
-fig, ax = plt.subplots()
-report.rule_axes(ax, p_max=0.65)
-for name in MODELS:
-    mine = [r for r in rows if r["model"] == name]
-    ax.plot([0] + [r["channel_ratio"] for r in mine], [0] + [r["param_reduction"] for r in mine], marker="o",
-            markersize=3, linewidth=1, label=name)
-ax.set_title("Measured on real CNNs (classifier ignored)")
-ax.legend(ncol=2, fontsize=7)
-report.save(fig, "06_zoo_reduction");
+      f"pruned model outputs 1000 classes, and at p=0.5 every model falls below the rule's "
+      f"{theory.param_reduction(0.5):.0%}")
 
 # %% [markdown]
-# The measured points are the predictions, and each family's distance below the rule is its share of
-# tensors that shrink like `(1-p)` instead of `(1-p)²` (notebook 03). The furthest below are the
-# small mobile models (MobileNet, MnasNet, EfficientNet) and SqueezeNet; the next cells say why.
-# Models whose widths force rounding (grouped convolutions in RegNet and ResNeXt, DenseNet's many
-# narrow layers) can land *above* the rule at some ratios:
-
-# %%
-at_half = sorted((r for r in rows if r["channel_ratio"] == 0.5), key=lambda r: r["param_reduction"])
-low = [r for r in at_half if r["model"].startswith(("mobilenet", "mnasnet", "efficientnet", "squeezenet"))]
-print("at p=0.5, lowest first:", ", ".join(f"{r['model']} {r['param_reduction']:.1%}" for r in at_half))
-assert at_half[:len(low)] == low  # those models are the lowest
-above = sorted({r["model"] for r in rows if r["param_reduction"] > r["rule_reduction"]})
-print("above the rule at some ratio (rounding):", ", ".join(above) or "none")
-assert all(zoo.family(n) in ("RegNet", "ResNeXt", "DenseNet") for n in above)
-
-# %% [markdown]
-# Which tensors hold those models up? `ParameterModel.breakdown()` splits a model's parameters by
-# role. Next to each model's share in its fixed 1000-class classifier and in depthwise weights, the
-# same architecture built with a 10-class head:
-
-# %%
-from helpers.predict import ParameterModel
-
-
-def shares(name, classes):
-    model, inputs, ignored = zoo.build(name, num_classes=classes)
-    predictor = ParameterModel(model, inputs, ignored)
-    roles = {r["role"]: r["share"] for r in predictor.breakdown()}
-    return roles.get("classifier (outputs fixed)", 0.0), roles.get("depthwise", 0.0), predictor.reduction(0.5)
-
-
-heads = []
-for name in MODELS:
-    classifier_1000, depthwise_1000, at_half_1000 = shares(name, 1000)
-    heads.append({"model": name, "classifier": classifier_1000, "depthwise": depthwise_1000,
-                  "p05": at_half_1000, "p05_10": shares(name, 10)[2]})
-
-# %%
-# NBVAL_CHECK_OUTPUT
-lowest = [h for h in heads if h["model"] in {r["model"] for r in low}]
-assert all(h["classifier"] > 5 * h["depthwise"] for h in lowest)  # the classifier, not depthwise weights
-assert all(h["p05_10"] > h["p05"] for h in heads)
-assert max(theory.param_reduction(0.5) - h["p05_10"] for h in heads) < min(
-    theory.param_reduction(0.5) - h["p05"] for h in lowest)
-print(f"with a 10-class head every model removes between {min(h['p05_10'] for h in heads):.1%} and "
-      f"{max(h['p05_10'] for h in heads):.1%} at p=0.5 (the rule: {theory.param_reduction(0.5):.0%})")
-Markdown(format_table(heads, [("model", "model", ""), ("classifier", "classifier (1000 classes)", ".1%"),
-                              ("depthwise", "depthwise weights", ".1%"), ("p05", "removed at p=0.5", ".1%"),
-                              ("p05_10", "with a 10-class head", ".1%")]))
-
-# %% [markdown]
-# What keeps the small models furthest below the rule is their 1000-class classifier: its outputs
-# are fixed, so it shrinks like `(1-p)`, and in a small network it holds a large share of the
-# parameters, many times their depthwise weights. With 10 classes the same networks come close to
-# the rule, as the last column shows.
+# Every model lands exactly where `ParameterModel` said it would, and below the rule at `p=0.5` for
+# the reasons notebook 03 measured one at a time (the stem, the classifier, BatchNorm and depthwise
+# weights keep `1-p`); where grouped convolutions round inside small groups, a model can land above
+# it at some ratio (notebook 04).
 #
-# ## 5. Exact, or refused
+# ## 4. Exact, or refused
 #
 # `ParameterModel` either agrees with Torch-Pruning to the parameter or raises
 # `helpers.predict.UnsupportedModel`, naming the layer and what to do; it never guesses. GoogLeNet
@@ -382,41 +238,9 @@ assert predicted == measured
 
 # %% [markdown]
 # ## Exercises
-
-# %% [markdown]
-# ### Exercise `06-kept-channels`: write how many channels a local pruner keeps
 #
-# Write `kept_channels(channels, p, round_to)`: the number of channels a local pruner keeps in a
-# group of `channels` at ratio `p`, rounded down to a multiple of `round_to` when it is given (the
-# `round_to` rows of section 2 show its effect on the count).
-
-# %%
-# NBVAL_CHECK_OUTPUT
-def kept_channels(channels, p, round_to=None):
-    raise NotImplementedError  # your code here
-
-
-passed = helpers.checks.check("06-kept-channels", kept_channels)
-
-# %%
-# Reference solution, once you have tried:
-# helpers.checks.reveal("06-kept-channels")
-
-# %% [markdown]
-# ### Exercise `06-resnet18-stem-group`: count what one stem channel costs
-#
-# How many parameters does ResNet-18 lose when one output channel of its stem `conv1` is removed,
-# together with everything coupled to it? `sweep.group_layers` answers it, as section 3 did for the
-# second stage (`resnet` and `x` are the ResNet-18 and input built there).
-
-# %%
-# NBVAL_CHECK_OUTPUT
-stem_answer = ...  # your answer (a whole number)
-passed = helpers.checks.check("06-resnet18-stem-group", stem_answer)
-
-# %%
-# Reference solution, once you have tried:
-# helpers.checks.reveal("06-resnet18-stem-group")
+# Each exercise is checked by `helpers.checks.check`: replace the `raise NotImplementedError` with
+# your code and run the cell. The checks build fresh models of their own.
 
 # %% [markdown]
 # ### Exercise `06-resnet18-pruner`: write the pruner for a given configuration
@@ -439,23 +263,71 @@ passed = helpers.checks.check("06-resnet18-pruner", build_pruner)
 # helpers.checks.reveal("06-resnet18-pruner")
 
 # %% [markdown]
+# ### Exercise `06-channel-cost`: what one channel of a group costs
+#
+# Write `channel_cost(model, example_inputs, layer)`: how many parameters Torch-Pruning removes when
+# one output channel of the convolution `layer` goes, with everything its group couples to it
+# (section 2's total, for any layer). Build the graph with
+# `tp.DependencyGraph().build_dependency(model, example_inputs=example_inputs)`, take the group with
+# `get_pruning_group(layer, tp.prune_conv_out_channels, idxs=[0])`, call `group.prune()` and count.
+# Leave `model` as it was: do it on `copy.deepcopy(model)`, where the layer is found by its name. The
+# check tries three layers of ResNet-18 and MobileNetV3-Small.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def channel_cost(model, example_inputs, layer):
+    raise NotImplementedError  # your code here
+
+
+passed = helpers.checks.check("06-channel-cost", channel_cost)
+
+# %%
+# Reference solution, once you have tried:
+# helpers.checks.reveal("06-channel-cost")
+
+# %% [markdown]
+# ### Exercise `06-save-reload`: save a pruned model and load it back
+#
+# A pruned model's layers are narrower than the ones its constructor builds, so the usual
+# `model.state_dict()` does not load into a fresh `resnet18()` (14 · Torch-Pruning pitfalls, section
+# "A pruned model does not load into a fresh one", shows the error). Write
+# `save_and_reload(model, path)`: save a pruned torchvision ResNet-18 to the file `path`, load it
+# back from that file as a new Python session would (a fresh `resnet18()` and the file, nothing
+# else), and return the loaded model. Torch-Pruning's `tp.state_dict(model)` stores each layer's
+# widths with its weights, and `tp.load_state_dict(fresh, state_dict=...)` reshapes a fresh model to
+# them; saving the whole module with `torch.save` works too. The check prunes a fresh ResNet-18,
+# calls your function, and compares the parameter count and the outputs of the model it returns and
+# of the file read on its own.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def save_and_reload(model, path):
+    raise NotImplementedError  # your code here
+
+
+passed = helpers.checks.check("06-save-reload", save_and_reload)
+
+# %%
+# Reference solution, once you have tried:
+# helpers.checks.reveal("06-save-reload")
+
+# %% [markdown]
 # ## Summary
 #
 # - Pruning is Torch-Pruning's `BasePruner(model, example_inputs, importance=..., pruning_ratio=...,
 #   ignored_layers=...)` and `step()`; `tp.utils.count_ops_and_params` counts before and after.
-#   A pruned model reloads with `tp.load_state_dict` (or as a whole module), not into a fresh one.
-# - On ResNet-18: forgetting `ignored_layers` leaves 500 classes while the count looks closer to the
-#   rule; `round_to` only ever removes more; local `iterative_steps` end on the one-step count; global
-#   pruning's count differs from the local one and is not predicted. Every local setting is predicted
-#   to the parameter.
+#   With `iterative_steps=n`, step `k` reaches `k·p/n` of the original widths, and a local pruner
+#   ends each step on the count of one step to that ratio.
 # - A pruning group is the set of layers that must lose the same channels; residual additions make
-#   one group of a whole stage, and a weight between two groups loses rows and columns.
-# - On the torchvision CNNs tried, the measured reduction equals `ParameterModel`'s prediction to the
-#   parameter and lies below `1-(1-p)²` at `p=0.5`; every pruned model still outputs 1000 classes. The
-#   small models lie furthest below because of their fixed 1000-class classifier, not their
-#   depthwise weights: with a 10-class head they come close to the rule.
+#   one group of a whole stage. One channel of a group costs the sum of what every layer in it
+#   loses; a weight between two groups loses rows with one and columns with the other.
+# - On the torchvision CNNs tried, the measured count equals `ParameterModel`'s prediction to the
+#   parameter at every ratio, every pruned model still outputs 1000 classes, and at `p=0.5` every
+#   one lies below `1-(1-p)²`.
 # - Where it cannot be exact, `ParameterModel` refuses with `UnsupportedModel` instead of guessing:
 #   GoogLeNet's auxiliary heads, which pruning breaks, are refused; without them it is exact.
+# - A pruned model is saved with `tp.state_dict` and loaded with `tp.load_state_dict` into a fresh
+#   one, or saved whole.
 
 # %% [markdown]
 # ## Questions
@@ -472,26 +344,27 @@ passed = helpers.checks.check("06-resnet18-pruner", build_pruner)
 #
 # </details>
 #
-# 2. Without `ignored_layers=[model.fc]` the reduction lands closer to `1-(1-p)²`. Why is that not a
-#    better result?
+# 2. Three local steps to `p=0.6` end on the count of one step to `0.6`. Why does the path not
+#    matter?
 #
 # <details><summary>Answer</summary>
 #
-# The classifier's outputs are then pruned like any other layer's, so its weight loses rows and
-# columns, `(1-p)²`, like the convolutions: that brings the count to the rule. But its outputs are the
-# classes: the model now predicts fewer than 1000 of them and is no longer the same classifier.
+# Each step's ratio is taken from the original widths: after step `k` a group keeps
+# `int(C·(1 - k·p/n))` of its `C` channels, whatever the earlier steps kept. The count depends only
+# on the kept widths, so it is the count of one step to the ratio reached. (Which channels went may
+# differ: each step re-scores the channels left.)
 #
 # </details>
 #
-# 3. Why do MobileNet and SqueezeNet sit further below the rule than ResNet-18, and what would bring
-#    them close to it?
+# 3. One channel of ResNet-18's second stage costs far more parameters than one channel of its stem
+#    convolution alone. Where do the others come from?
 #
 # <details><summary>Answer</summary>
 #
-# A protected classifier keeps its outputs and shrinks only like `(1-p)`. In these small networks the
-# 1000-class classifier holds a large share of all parameters, much more than their depthwise
-# weights, so a large share of the model shrinks like `(1-p)`. With a 10-class head that share
-# almost vanishes and the reduction comes close to the rule.
+# From the group: the residual additions tie the shortcut, every block's last convolution, their
+# BatchNorms and the next layers' inputs to the same channel, so removing it removes a filter (rows)
+# from some layers and an input slice (columns) from others. The count of the root layer alone
+# misses all of them.
 #
 # </details>
 #
@@ -518,6 +391,7 @@ passed = helpers.checks.check("06-resnet18-pruner", build_pruner)
 #   filter (output-channel) pruning by weight norm, the criterion `GroupMagnitudeImportance` extends
 #   to whole groups.
 # - [torchvision models](https://pytorch.org/vision/stable/models.html): the architectures pruned in
-#   section 4 and their constructors' options (`num_classes`, `aux_logits`).
+#   sections 3 and 4 and their constructors' options (`aux_logits`).
 #
-# Next: **07 · Reproducing Torch-Pruning's README**.
+# Next: **07 · Reproducing Torch-Pruning's README** (elective), or on the core track
+# **08 · Hitting a parameter budget**.

@@ -7,14 +7,15 @@
 # - show that those counts do not depend on the weights or on the model's mode, and say what the
 #   timings here can and cannot be compared with;
 # - read timings with their spread over repeated runs, and a profiler table of where the time goes;
-# - see what changes when the classifier is protected, as it should be, and why;
-# - annotate the quick-reference table `p → 1-(1-p)²` with what real models give.
+# - see why the README's counts follow `1-(1-p)²` so closely, and what they become with the
+#   classifier protected.
 #
 # **Prerequisites**: 06 · Pruning real CNNs.
 #
-# **Study time**: about 40 min (reading, running the cells and the exercises).
+# **Track**: elective
+# **Study time**: about 30 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 23 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 22 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -359,61 +360,14 @@ assert model.fc.in_features == fc_in
 assert difference == (fc_in + 1) * (1000 - fc_out)
 
 # %% [markdown]
-# The classifier is a small part of ResNet-50's MACs (one matrix-vector product at the end), so the
-# MAC columns barely differ; its parameters are a larger share. `ParameterModel.breakdown` splits
-# the protected model's parameters by how they scale:
-
-# %%
-# NBVAL_CHECK_OUTPUT
-Markdown(format_table(predictor.breakdown(), [("role", "tensors", ""), ("power", "scale as k^", "d"),
-                                              ("params", "parameters", ",d"), ("share", "share", ".1%")]))
-
-# %% [markdown]
-# With the fc pruned, its `(1-p)` share becomes `(1-p)²` and the README configuration follows the
-# rule within a point at every ratio: that is why the quick-reference table of notebook 02 matches
-# the README's log so well. With the classifier protected, as any usable model needs, ResNet-50 falls
-# below the rule.
-#
-# ## 4. The quick-reference table, annotated
-#
-# The rule's column next to what real models give (classifier ignored unless said; exact counts by
-# `ParameterModel`, which notebook 06 checked against pruning):
-
-# %%
-QREF_CORE = ["resnet18", "mobilenet_v2"]
-QREF = QREF_CORE if QUICK else [n for n in zoo.names() if n != "resnet50"]
-reductions = {"resnet50": {p: 1 - predictor.params(p) / params0 for p in rc.RATIOS}}
-for name in QREF:
-    m, mx, mignored = zoo.build(name, device=device)
-    pm = ParameterModel(m, mx, mignored)
-    reductions[name] = {p: pm.reduction(p) for p in rc.RATIOS}
-qref = [{"p": p, "rule": theory.param_reduction(p), "readme": both[i + 1]["readme"],
-         **{name: reductions[name][p] for name in ["resnet50", *QREF]}} for i, p in enumerate(rc.RATIOS)]
-
-# %%
-# NBVAL_CHECK_OUTPUT
-Markdown(format_table(qref, [("p", "channel ratio p", ".2f"), ("rule", "rule 1-(1-p)²", ".1%"),
-                             ("readme", "ResNet-50, fc pruned (README)", ".1%"),
-                             ("resnet50", "ResNet-50, fc ignored", ".1%"), *[(n, n, ".1%") for n in QREF_CORE]]))
-
-# %%
-if not QUICK:
-    spread = [{"p": q["p"], "rule": q["rule"], "low": min(q[n] for n in reductions),
-               "low_model": min(reductions, key=lambda n: q[n]), "high": max(q[n] for n in reductions),
-               "high_model": max(reductions, key=lambda n: q[n])} for q in qref]
-    display(Markdown(format_table(spread, [("p", "p", ".2f"), ("rule", "rule", ".1%"),
-                                           ("low", "lowest", ".1%"), ("low_model", "model", ""),
-                                           ("high", "highest", ".1%"), ("high_model", "model", "")])))
-assert all(0 < q["rule"] - q[n] < 0.025 for q in qref for n in ("resnet50", "resnet18"))
-assert all(0.03 < q["rule"] - q["mobilenet_v2"] < 0.11 for q in qref)
-print(f"{len(reductions)} models; at p=0.3 the rule says {qref[2]['rule']:.0%}: "
-      + ", ".join(f"{n} {qref[2][n]:.1%}" for n in ["resnet50", *QREF_CORE]))
-
-# %% [markdown]
-# Read the table as: the rule is the README's ResNet-50 *with its classifier pruned*. A usable
-# ResNet removes a little less than the rule promises; MobileNetV2 much less, because its fixed
-# 1000-class classifier is a large share of a small model (notebook 06 measures it against its
-# depthwise weights). To hit a parameter budget, ask the model, not the rule: notebook 08.
+# The classifier is one matrix-vector product at the end, a small part of ResNet-50's MACs, so the MAC
+# columns barely differ; its parameters are a larger share. With the fc pruned, its weight loses
+# `(1-p)²` like the convolutions, and the README configuration follows the rule within a point at
+# every ratio: that is why the quick-reference table of notebook 02 matches the README's log so
+# well. With the classifier protected, as any usable model needs, ResNet-50 falls below the rule
+# (notebook 03 takes the tensors that keep `1-p` one by one; 14 · Torch-Pruning pitfalls, section
+# "The classifier is pruned unless ignored", shows what an unprotected classifier does to the
+# model's outputs). To hit a parameter budget, ask the model, not the rule: notebook 08.
 
 # %% [markdown]
 # ## Exercises
@@ -453,8 +407,6 @@ passed = helpers.checks.check("07-fc-params", fc_params)
 #   shrank.
 # - Its configuration prunes the classes; that is why it follows `1-(1-p)²` within a point. With the
 #   classifier protected, the same schedule removes less, and the whole difference is the lost classes.
-# - Real models sit below the quick-reference table; MobileNetV2, whose fixed 1000-class classifier
-#   is a large share of its parameters, by much more.
 
 # %% [markdown]
 # ## Questions

@@ -3,20 +3,21 @@
 #
 # **Learning goals**
 # - tell apart three reductions: parameters, MACs (multiply-accumulates) and time;
-# - time dense and pruned models properly with `torch.utils.benchmark` (warm-up, several runs,
-#   the GPU synchronised before the clock is read);
+# - time dense and pruned models properly with `torch.utils.benchmark.Timer` (warm-up, blocks of
+#   passes, their median, the GPU synchronised before the clock is read), and write the speed-up
+#   yourself;
 # - see how batch size, precision (fp32, whose GPU convolutions PyTorch runs in TF32 by default;
 #   bf16), memory format (`channels_last`) and `round_to` change the speed-up;
 # - read from a recorded GPU study how far the speed-up falls short of the MAC ratio, and which of
-#   its rows this notebook cannot explain;
-# - pick a channel ratio for a MAC budget three ways (the rule's inverse, Torch-Pruning's step loop,
-#   the exact solver), and see which layers carry the MACs.
+#   its rows this notebook cannot explain.
 #
-# **Prerequisites**: 07 · Reproducing the README.
+# **Prerequisites**: 06 · Pruning real CNNs (07 · Reproducing Torch-Pruning's README times the
+# README's ResNet-50 first).
 #
+# **Track**: elective
 # **Study time**: about 35 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 1.8 min in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 45 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -45,7 +46,6 @@ device = helpers.env.setup()
 
 # %%
 import statistics
-import time
 
 import torch
 from IPython.display import Markdown
@@ -115,13 +115,36 @@ assert same_widths == {"resnet50": True, "mobilenet_v2": False}
 #
 # ## 2. Timing on this device
 #
-# `latency.time_forward` copies the model, puts it in eval mode in the chosen dtype and memory
-# format, runs a few warm-up passes, then times blocks of passes with `torch.utils.benchmark.Timer`
-# (at least three blocks of about 20 ms, at least `min_run_time` seconds in all) and reports the
-# median time per pass. On a GPU the timer synchronises the device before reading the clock, so a
-# forward pass is timed to its end rather than to the launch of its kernels. On a CPU it uses one
-# thread. Other programs running on the same machine disturb the clock: read these times as one
-# run's, not as constants.
+# A forward pass is timed with PyTorch's `torch.utils.benchmark.Timer`: it runs the statement in
+# blocks of passes, takes the time of each block, and synchronises a GPU before reading the clock,
+# so that a pass is timed to its end rather than to the launch of its kernels. `blocked_autorange()`
+# first runs the statement until it knows how many passes make a block long enough for the clock
+# (which also warms it up), then times blocks for at least `min_run_time` seconds. It returns a
+# `Measurement`: `.median` and `.iqr` (the spread of the middle half of the blocks) in seconds per
+# pass. Timed once, on the dense ResNet-50 of section 1, one image, one CPU thread (the Timer's
+# default, the least disturbed by other work on the machine):
+
+# %%
+from torch.utils import benchmark  # PyTorch's timer
+
+dense_resnet = built["resnet50"][0]["net"]
+images = torch.randn(1, 3, 224, 224, device=device)
+timer = benchmark.Timer(stmt="net(images)", globals={"net": dense_resnet, "images": images}, num_threads=1)
+with torch.no_grad():  # inference: no autograd bookkeeping in the timed passes
+    measurement = timer.blocked_autorange(min_run_time=0.5)
+print(f"dense ResNet-50, batch 1: median {measurement.median * 1e3:.1f} ms per pass, IQR "
+      f"{measurement.iqr * 1e3:.1f} ms, from {len(measurement.times)} blocks of {measurement.number_per_run} "
+      f"pass(es)")
+assert measurement.median > 0 and len(measurement.times) >= 1
+
+# %% [markdown]
+# A speed-up is the dense model's median divided by the pruned one's (exercise `09-speedup` asks you
+# to write it). The median, not the mean: a block slowed by other work on the machine pulls a mean
+# up, hardly a median. `latency.time_forward` is this Timer with a few more settings: it copies the
+# model into the chosen dtype and memory format, runs a few warm-up passes, then times at least three
+# blocks of about 20 ms, at least `min_run_time` seconds in all. `latency.time_variants` runs it over
+# a grid of batch sizes, dtypes and layouts for every variant. Read these times as one run's, not as
+# constants.
 
 # %%
 if QUICK:
@@ -158,10 +181,6 @@ LOCAL_TF32 = device.type == "cuda" and torch.backends.cudnn.allow_tf32
 print(f"{helpers.env.device_name(device)}; b = batch, CL = channels_last; speed-up = dense ms / pruned ms"
       + ("; tf32 = fp32 tensors, convolutions in TF32 (cudnn.allow_tf32=True)" if LOCAL_TF32 else ""))
 pivot(local, LOCAL_TF32)
-
-# %%
-fig = latency.plot(local, title=f"measured here: {helpers.env.device_name(device)}")
-report.save(fig, "09_latency_local");
 
 # %%
 medians = {(r["model"], r["variant"]): statistics.median(q["speedup"] for q in local if (q["model"], q["variant"])
@@ -387,129 +406,31 @@ else:
     print(f"median fixed fraction at p=0.5 on this device: {local_f:.2f}")
 
 # %% [markdown]
-# ## 5. A budget in MACs
-#
-# MACs do not tell the time, but they are what many budgets are written in ("half the MACs"), and
-# Torch-Pruning takes a ratio, not a target. Three ways to a channel ratio for a 2x MAC reduction:
-#
-# - the rule's inverse `1-√(1-r)`: a convolution between two pruned layers keeps `(1-p)²` of its
-#   MACs as of its weights;
-# - the loop Torch-Pruning's users write: `BasePruner` with `pruning_ratio=1.0` over 100 iterative
-#   steps (each removes 1% of every group's channels), counting after each `step()` until the MACs
-#   fall to the target;
-# - `ParameterModel.solve(r, by="macs")`: the exact MAC count of every reachable width, read from
-#   the dependency graph (notebook 05 did it for parameters), no pruning; it answers with the
-#   closest count, and with `at_least=True` with the least pruning that removes at least `r`.
-#
-# The loop, written out on ResNet-18:
-
-# %%
-# NBVAL_CHECK_OUTPUT
-import torch_pruning as tp
-
-from helpers import budget, pruning, theory, zoo
-from helpers.predict import ParameterModel
-
-TARGET = 0.5  # remove half of the MACs
-model, example_inputs, ignored = zoo.build("resnet18", device=device)
-start = time.perf_counter()
-macs_before, _ = tp.utils.count_ops_and_params(model, example_inputs)
-pruner = tp.pruner.BasePruner(model, example_inputs, importance=tp.importance.GroupMagnitudeImportance(p=2),
-                              pruning_ratio=1.0, iterative_steps=100, ignored_layers=ignored)
-steps, macs = 0, macs_before
-while macs > (1 - TARGET) * macs_before:
-    pruner.step()  # 1% more of every group's initial channels
-    steps += 1
-    macs, _ = tp.utils.count_ops_and_params(model, example_inputs)
-written = {"p": pruner.per_step_pruning_ratio[steps], "reached": 1 - macs / macs_before,
-           "seconds": time.perf_counter() - start}
-print(f"resnet18: {steps} steps (p = {pruner.per_step_pruning_ratio[steps]:.2f}), "
-      f"MACs {macs_before:,.0f} -> {macs:,.0f}, removed {1 - macs / macs_before:.2%}")
-assert 1 - macs / macs_before >= TARGET
-
-# %% [markdown]
-# `budget.prune_until(built, target, by="macs")` is this loop on a copy of the model (the other
-# models below go through it). The three ways side by side, the solver both ways (each ratio then
-# pruned for real and counted):
-
-# %%
-MAC_MODELS = ["resnet18", "mobilenet_v3_small"] + ([] if QUICK else ["resnet50", "mobilenet_v2", "efficientnet_b0"])
-ways = []
-for name in MAC_MODELS:
-    built = zoo.build(name, device=device)
-    start = time.perf_counter()
-    predictor = ParameterModel(*built)
-    p_exact = predictor.solve(TARGET, by="macs")
-    solve_s = time.perf_counter() - start
-    p_least = predictor.solve(TARGET, by="macs", at_least=True)  # a budget: at least TARGET removed
-    loop = written if name == "resnet18" else budget.prune_until(built, TARGET, by="macs")
-    p_rule = theory.channel_ratio_for(TARGET)
-    reached = {p: pruning.prune_copy(*built[:2], p, built[2]).mac_reduction for p in (p_rule, p_exact, p_least)}
-    assert reached[p_exact] == predictor.reduction(p_exact, by="macs")  # exact, to the MAC
-    ways.append({"model": name, "p_rule": p_rule, "r_rule": reached[p_rule], "p_loop": loop["p"],
-                 "r_loop": loop["reached"], "loop_s": loop["seconds"], "p_exact": p_exact,
-                 "r_exact": reached[p_exact], "exact_s": solve_s, "p_least": p_least, "r_least": reached[p_least]})
-Markdown(format_table(ways, [("model", "model", ""), ("p_rule", "rule's inverse: p", ".4f"), ("r_rule", "MACs removed", ".2%"),
-                             ("p_loop", "loop: p", ".2f"), ("r_loop", "MACs removed", ".2%"), ("loop_s", "loop (s)", ".1f"),
-                             ("p_exact", "solver: p", "g"), ("r_exact", "MACs removed", ".2%"),
-                             ("exact_s", "solver (s)", ".2f"), ("p_least", "solver, at_least: p", "g"),
-                             ("r_least", "MACs removed", ".2%")]))
-
-# %%
-for w in ways:  # the solver lands closest; the loop overshoots by up to a step; the rule misses
-    assert abs(w["r_exact"] - TARGET) <= min(abs(w["r_loop"] - TARGET), abs(w["r_rule"] - TARGET))
-    assert w["r_loop"] >= TARGET
-    assert TARGET <= w["r_least"] <= w["r_loop"]  # at_least meets the budget, with no more pruning than the loop
-print("closest to the target:", ", ".join(f"{w['model']} solver {w['r_exact'] - TARGET:+.2%} "
-                                          f"(loop {w['r_loop'] - TARGET:+.2%}, rule {w['r_rule'] - TARGET:+.2%})"
-                                          for w in ways))
-print("meeting it, at least:", ", ".join(f"{w['model']} solve(at_least=True) {w['r_least'] - TARGET:+.2%}" for w in ways))
-
-# %% [markdown]
-# The rule's inverse misses, as it missed parameter budgets in notebook 08, and by other amounts:
-# MACs and parameters do not fall alike. A layer's MACs are its weight times the height and width of its output: the layers that work on large
-# images weigh more in MACs than in parameters, the classifier (one 1x1 output) far less. The
-# `A k² + B k + C` split of notebook 05, weighted by parameters and by MACs:
-
-# %%
-# NBVAL_CHECK_OUTPUT
-ROLES = ("weights between pruned layers", "stem (input channels fixed)", "classifier (outputs fixed)", "depthwise",
-         "normalisation")
-split = []
-for name in ("resnet18", "mobilenet_v3_small"):
-    predictor = ParameterModel(*zoo.build(name, device=device))
-    share = {by: {r["role"]: r["share"] for r in predictor.breakdown(by=by)} for by in ("params", "macs")}
-    for role in ROLES:
-        split.append({"model": name, "role": role, "params": share["params"].get(role, 0.0),
-                      "macs": share["macs"].get(role, 0.0)})
-    split.append({"model": name, "role": "removed at p=0.5", "params": predictor.reduction(0.5),
-                  "macs": predictor.reduction(0.5, by="macs")})
-for row in split:
-    print(f"{row['model']:<20} {row['role']:<32} params {row['params']:7.2%}   MACs {row['macs']:7.2%}")
-row = {(r["model"], r["role"]): r for r in split}
-assert all(row[(m, "stem (input channels fixed)")]["macs"] > 10 * row[(m, "stem (input channels fixed)")]["params"]
-           and row[(m, "classifier (outputs fixed)")]["macs"] < row[(m, "classifier (outputs fixed)")]["params"] / 10
-           for m in ("resnet18", "mobilenet_v3_small"))
-resnet_removed, mobile_removed = row[("resnet18", "removed at p=0.5")], row[("mobilenet_v3_small", "removed at p=0.5")]
-assert resnet_removed["macs"] < resnet_removed["params"] and mobile_removed["macs"] > mobile_removed["params"]
-assert row[("mobilenet_v3_small", "depthwise")]["macs"] > 3 * row[("mobilenet_v3_small", "depthwise")]["params"]
-assert row[("resnet18", "stem (input channels fixed)")]["macs"] > row[("resnet18", "classifier (outputs fixed)")]["params"]
-assert row[("mobilenet_v3_small", "depthwise")]["macs"] < row[("mobilenet_v3_small", "classifier (outputs fixed)")]["params"]
-
-# %% [markdown]
-# In MACs the stem weighs more than ten times its share of the parameters and the classifier less
-# than a tenth. ResNet-18's stem, which keeps `1-p`, is a larger share of its MACs than its
-# classifier is of its parameters, so it loses a little less of its MACs than of its parameters.
-# MobileNetV3-Small loses more of its MACs: its large classifier hardly counts in MACs, while its
-# depthwise convolutions, which keep `1-p`, weigh several times more in MACs than in parameters but
-# less than the classifier did. A MAC budget needs its own ratio, which is what `solve(by="macs")`
-# gives.
-
-# %% [markdown]
 # ## Exercises
 #
-# The exercise is checked by `helpers.checks.check`: replace the `raise NotImplementedError` with
+# Each exercise is checked by `helpers.checks.check`: replace the `raise NotImplementedError` with
 # your code and run the cell.
+
+# %% [markdown]
+# ### Exercise `09-speedup`: time dense against pruned
+#
+# Write `speedup(dense, pruned, x)`: how many times faster `pruned(x)` runs than `dense(x)`. Time
+# each with `torch.utils.benchmark.Timer(stmt=..., globals=...)` and `.blocked_autorange()`, as in
+# section 2, under `torch.no_grad()`, and return the dense median divided by the pruned median. The
+# check times two small modules whose forward passes differ in work by a known factor, and watches
+# which timer you used and which statistic you read.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def speedup(dense, pruned, x):
+    raise NotImplementedError  # your code here
+
+
+passed = helpers.checks.check("09-speedup", speedup)
+
+# %%
+# Reference solution, once you have tried:
+# helpers.checks.reveal("09-speedup")
 
 # %% [markdown]
 # ### Exercise `09-fixed-fraction`: how much of the time did not shrink
@@ -537,8 +458,9 @@ passed = helpers.checks.check("09-fixed-fraction", fixed_fraction)
 #   elements, the data the layers write, only by `(1-p)`; MobileNetV2's MACs fell less than the rule
 #   says, its activations the same. `round_to=8` rounds each kept width down, so it prunes as many
 #   channels or more, never fewer.
-# - Time with `torch.utils.benchmark`: warm-up, repeated blocks, the median, the GPU synchronised.
-#   On a GPU, "fp32" convolutions run in TF32 unless `torch.backends.cudnn.allow_tf32` is turned off.
+# - Time with `torch.utils.benchmark.Timer(...).blocked_autorange()`: warm-up, repeated blocks, the
+#   median, the GPU synchronised; a speed-up is dense median / pruned median. On a GPU, "fp32"
+#   convolutions run in TF32 unless `torch.backends.cudnn.allow_tf32` is turned off.
 # - In the GPU record no pruned variant reaches its MAC ratio. Most of the batch-1 time does not grow
 #   with the batch, and at `p=0.5` the batch-1 speed-ups are smaller than those at the largest batch.
 #   At the largest batch every speed-up stays below the activation ratio, close to it at `p=0.5`, far
@@ -551,11 +473,8 @@ passed = helpers.checks.check("09-fixed-fraction", fixed_fraction)
 # - In the CPU run (quick mode) the fixed fraction came out smaller than in the GPU record: its
 #   speed-ups came closer to the MAC ratio.
 # - The GPU record in `figures/` (device, versions, date and cuDNN flags in its header) holds the
-#   full grid.
-# - For a MAC budget the rule's inverse missed, Torch-Pruning's step loop overshot by up to a step
-#   and counted after every step, and `ParameterModel.solve(r, by="macs")` landed closest, exact to
-#   the MAC, but on either side of the target; `solve(r, by="macs", at_least=True)` meets a budget
-#   that must not be exceeded, with the least pruning that does. MACs weigh the stem and depthwise layers more, and the classifier less, than parameters.
+#   full grid. A MAC budget is met with `ParameterModel.solve(r, by="macs", at_least=True)`
+#   (notebook 08).
 
 # %% [markdown]
 # ## Questions
@@ -593,19 +512,6 @@ passed = helpers.checks.check("09-fixed-fraction", fixed_fraction)
 # the record agrees with at the largest batch without testing it. Where `p` already leaves multiples
 # of 8 (ResNet-50 at `p=0.5`), rounding changes no width, so neither the count nor, beyond the timing
 # gap, the time.
-#
-# </details>
-#
-# 4. At `p = 0.5`, MobileNetV3-Small loses more of its MACs than of its parameters, ResNet-18 a little
-#    less. What in each model makes the difference?
-#
-# <details><summary>Answer</summary>
-#
-# Where each model's tensors that keep `1-p` sit. In MobileNetV3-Small the classifier holds a large
-# share of the parameters but almost no MACs (its output is 1x1), so in MACs more of the model is made
-# of weights between pruned layers. In ResNet-18 the stem, which keeps `1-p`, works on the largest
-# images: a tiny share of the parameters, a larger share of the MACs than the classifier is of the
-# parameters.
 #
 # </details>
 

@@ -2,18 +2,18 @@
 # # 10 · The cost of over-pruning
 #
 # **Learning goals**
-# - train a small CNN on real handwritten digits, prune it with Torch-Pruning and fine-tune it;
-# - see what reading `p=0.5` as "remove half of the parameters" costs: it removes about three
-#   quarters of them, and the accuracy pays for the difference;
-# - find the channel ratio for a parameter budget with `ParameterModel.solve` before pruning;
+# - prune a trained CNN with Torch-Pruning, refresh its batch-norm statistics and fine-tune it, and
+#   write that loop yourself;
+# - measure what reading `p = 0.5` as "remove half of the parameters" costs in accuracy;
 # - read an accuracy-versus-parameter-reduction curve measured over several seeds, and know why
 #   accuracy collapses right after pruning and what brings it back.
 #
-# **Prerequisites**: 02 · The quadratic law, 06 · Pruning real CNNs, 08 · Hitting a parameter budget.
+# **Prerequisites**: 06 · Pruning real CNNs, 08 · Hitting a parameter budget.
 #
-# **Study time**: about 40 min (reading, running the cells and the exercises).
+# **Track**: core
+# **Study time**: about 30 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 50 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 88 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -41,10 +41,14 @@ import helpers
 device = helpers.env.setup()
 
 # %%
+import copy
+
 import matplotlib.pyplot as plt
+import torch
+import torch_pruning as tp
 from IPython.display import Markdown
 
-from helpers import report, results, theory, training
+from helpers import report, results, training
 from helpers.predict import ParameterModel
 from helpers.report import format_table
 
@@ -60,22 +64,22 @@ assert full_plan.train_steps > quick_plan.train_steps and len(full_plan.seeds) >
 assert full_plan.finetune_steps == quick_plan.finetune_steps and len(full_plan.ratios) > len(quick_plan.ratios)
 
 # %% [markdown]
-# ## 1. The data: handwritten digits, no download
+# ## 1. Handwritten digits and a small CNN
 #
 # scikit-learn ships a small set of scanned handwritten digits, 8x8 pixels each, inside the
-# package. `helpers.training.load` upsamples them to 16x16, splits them into a training and a test set
-# (stratified, with a fixed seed: the same images land on the same side on every machine),
-# standardises them with the training images' statistics and moves them to `device`.
-
-# %%
-digits = training.load(device=device)
+# package: no download. `helpers.training.load` upsamples them to 16x16, splits them into a training
+# and a test set (stratified, with a fixed seed: the same images land on the same side on every
+# machine), standardises them with the training images' statistics and moves them to `device`.
+# The model, `helpers.training.DigitsCNN`, is a small VGG-style network: four 3x3 convolutions, each
+# followed by batch norm and ReLU, two max-pooling stages, global average pooling and a linear
+# classifier with 10 outputs, which goes into `ignored_layers`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
+digits = training.load(device=device)
 print(digits.describe())
 print("test images per class:", digits.y_test.bincount().tolist())
-
-# %%
+print(f"DigitsCNN: {helpers.counting.n_params(training.new_model(seed=0, device=device)):,} parameters")
 assert digits.x_train.shape[1:] == digits.x_test.shape[1:] == (1, training.SIZE, training.SIZE)
 assert set(digits.y_test.tolist()) == set(range(10))
 
@@ -90,39 +94,12 @@ report.save(fig, "10_digits")
 plt.show()
 
 # %% [markdown]
-# ## 2. The model
-#
-# `helpers.training.DigitsCNN` is a small VGG-style network: four 3x3 convolutions, each followed by
-# batch norm and ReLU, in two stages separated by max pooling, then global average pooling and a
-# linear classifier with 10 outputs. Almost every weight sits between two prunable layers: the rule
-# `1-(1-p)²` should describe it well. The classifier's outputs are the 10 classes, so it goes into
-# `ignored_layers` (`training.ignored_layers(model)`).
-
-# %%
-reference = training.new_model(seed=0, device=device)
-layers = [{"layer": name, "shape": "x".join(map(str, p.shape)), "params": p.numel()}
-          for name, p in reference.named_parameters()]
-
-# %%
-# NBVAL_CHECK_OUTPUT
-Markdown(format_table(layers, [("layer", "parameter", ""), ("shape", "shape", ""), ("params", "count", ",d")]))
-
-# %%
-n_params = helpers.counting.n_params(reference)
-weights_between = sum(r["params"] for r in layers if r["layer"] in
-                      ("features.3.weight", "features.7.weight", "features.10.weight"))
-assert n_params == sum(r["params"] for r in layers)
-assert weights_between / n_params > 0.9
-print(f"{n_params:,} parameters; {weights_between / n_params:.0%} of them in the three convolutions "
-      "between two pruned layers")
-
-# %% [markdown]
-# ## 3. Training
+# ## 2. Training
 #
 # One model per seed: the seed fixes the initial weights and the order of the training batches.
 # `training.train_baseline` trains with AdamW under a one-cycle learning-rate schedule for a budget
-# stated in optimiser steps (one step per batch of 64 images); `evaluate` measures the fraction of
-# correctly classified test images, in eval mode.
+# stated in optimiser steps (one step per batch of 64 images); `training.evaluate` measures the
+# fraction of correctly classified test images, in eval mode.
 
 # %%
 baselines = {seed: training.train_baseline(digits, PLAN.train_steps, seed=seed) for seed in PLAN.seeds}
@@ -137,56 +114,68 @@ for seed, acc in acc_baseline.items():
 assert min(acc_baseline.values()) > 0.95  # chance is 10%
 
 # %% [markdown]
-# ## 4. Two readings of "remove 50% of the parameters"
+# ## 3. Two readings of "remove 50% of the parameters"
 #
 # A learner who wants to halve the model reads `pruning_ratio` as a fraction of parameters and sets
-# `p = 0.5`. The rule says this removes about `1-(1-0.5)² = 75%`. The rule's inverse,
-# `theory.channel_ratio_for(0.5)`, gives `1-√0.5`; `ParameterModel.solve(0.5)` replays Torch-Pruning's
-# arithmetic on whole channels and returns the channel ratio whose exact reduction is closest to
-# 50%. All three predictions are made before anything is pruned:
-
-# %%
-example = digits.example_inputs()
-predictor = ParameterModel(baselines[PLAN.seeds[0]], example, training.ignored_layers(baselines[PLAN.seeds[0]]))
-TARGET = 0.5
-p_learner = 0.5
-p_rule = theory.channel_ratio_for(TARGET)
-p_solver = predictor.solve(TARGET)
-readings = [{"reading": name, "p": p, "params_after": predictor.params(p), "reduction": predictor.reduction(p)}
-            for name, p in [("p = 0.5 (the learner)", p_learner), ("rule inverted, 1-√0.5", p_rule),
-                            ("ParameterModel.solve(0.5)", p_solver)]]
+# `p = 0.5`; notebook 02 showed what a channel ratio removes, notebook 08 how `ParameterModel.solve`
+# turns a parameter budget into the channel ratio that meets it. Both readings, predicted before
+# anything is pruned:
 
 # %%
 # NBVAL_CHECK_OUTPUT
+example = digits.example_inputs()
+predictor = ParameterModel(baselines[PLAN.seeds[0]], example, training.ignored_layers(baselines[PLAN.seeds[0]]))
+TARGET = 0.5
+p_learner, p_solver = 0.5, predictor.solve(TARGET)
+readings = [{"reading": name, "p": p, "params_after": predictor.params(p), "reduction": predictor.reduction(p)}
+            for name, p in [("p = 0.5 (the learner)", p_learner), ("ParameterModel.solve(0.5)", p_solver)]]
+assert abs(predictor.reduction(p_solver) - TARGET) < 0.01
+assert 0.2 < predictor.reduction(p_learner) - TARGET < 0.3  # about a quarter of the network too much
+print(f"p = 0.5 removes {predictor.reduction(p_learner) - TARGET:.1%} of the parameters more than intended")
 Markdown(format_table(readings, [("reading", "reading", ""), ("p", "channel ratio p", "g"),
                                  ("params_after", "parameters left", ",d"), ("reduction", "removed", ".1%")]))
 
+# %% [markdown]
+# ## 4. Prune, refresh batch norm, fine-tune
+#
+# After pruning, three accuracies tell what happened, measured here on seed 0's model at the
+# solver's ratio, with Torch-Pruning's own calls:
+#
+# 1. right after pruning (a **copy**: the trained model stays intact for the next ratio);
+# 2. after refreshing the batch-norm statistics over the training images
+#    (`torch.optim.swa_utils.update_bn`, all of them as one batch), which trains no weight;
+# 3. after a short fine-tune of `PLAN.finetune_steps` optimiser steps at a lower learning rate
+#    (`training.fine_tune`, AdamW over training batches).
+
 # %%
-assert predictor.reduction(p_learner) > 0.70
-assert abs(predictor.reduction(p_learner) - theory.param_reduction(p_learner)) < 0.02  # the rule holds here
-assert abs(predictor.reduction(p_solver) - TARGET) < 0.01
-assert 0.2 < predictor.reduction(p_learner) - TARGET < 0.3  # about a quarter of the network too much
-print(f"p = 0.5 removes {predictor.reduction(p_learner):.1%} of the parameters, "
-      f"{100 * (predictor.reduction(p_learner) - TARGET):.1f} percentage points more than intended; "
-      f"p = {p_solver} removes "
-      f"{predictor.reduction(p_solver):.1%}")
+# NBVAL_CHECK_OUTPUT
+trained = baselines[PLAN.seeds[0]]
+pruned = copy.deepcopy(trained)  # the trained model stays for the next ratio
+pruner = tp.pruner.BasePruner(pruned, example, importance=tp.importance.GroupMagnitudeImportance(p=2),
+                              pruning_ratio=p_solver, ignored_layers=[pruned.classifier])
+pruner.step()
+acc_pruned = training.evaluate(pruned, digits)
+torch.optim.swa_utils.update_bn([digits.x_train], pruned)  # resets, then the training images' statistics
+pruned.eval()  # update_bn leaves the model in the mode it came in; measure in eval mode
+acc_refreshed = training.evaluate(pruned, digits)
+training.fine_tune(pruned, digits, PLAN.finetune_steps, seed=PLAN.seeds[0])
+acc_tuned = training.evaluate(pruned, digits)
+written_out = {"params": helpers.counting.n_params(pruned), "pruned": acc_pruned, "refreshed": acc_refreshed,
+               "tuned": acc_tuned}
+print(f"seed {PLAN.seeds[0]}, p = {p_solver}: {written_out['params']:,} parameters; test accuracy trained "
+      f"{acc_baseline[PLAN.seeds[0]]:.1%}, right after pruning {acc_pruned:.1%}, batch norm refreshed "
+      f"{acc_refreshed:.1%}, fine-tuned {acc_tuned:.1%}")
+assert written_out["params"] == predictor.params(p_solver)
+assert helpers.counting.n_params(trained) == predictor.params_before  # the trained model is intact
+assert acc_pruned < acc_refreshed < acc_tuned
 
 # %% [markdown]
-# ## 5. Prune both, then fine-tune
-#
-# `training.prune_and_fine_tune` prunes a **copy** of a trained model (the trained model stays
-# intact for the next ratio) and measures its test accuracy three times:
-#
-# 1. right after pruning;
-# 2. after refreshing the batch-norm statistics over the training images (`training.recalibrate_bn`:
-#    `torch.optim.swa_utils.update_bn` over all of them at once), which trains no weight;
-# 3. after a short fine-tune of `PLAN.finetune_steps` optimiser steps at a lower learning rate.
-#
-# It returns a `training.Run`, one per seed; `training.summarise` gives each accuracy's mean over
-# the seeds with its 95% interval (Student's t). Both readings start from the same trained models
-# and get the same fine-tuning budget. With three seeds (quick mode) Student's t has two degrees of
-# freedom and the intervals are wide, wide enough to reach past 0% or 100%: they say how loosely
-# three seeds pin a mean down. Notebook 11 runs more seeds and reads differences seed by seed.
+# `training.prune_and_fine_tune` runs exactly these steps and returns a `training.Run` with the three
+# accuracies; `training.summarise` gives each one's mean over the seeds with its 95% interval
+# (Student's t). Both readings start from the same trained models and get the same fine-tuning
+# budget. With three seeds (quick mode) Student's t has two degrees of freedom and the intervals are
+# wide, wide enough to reach past 0% or 100%: they say how loosely three seeds pin a mean down.
+# Notebook 11 runs more seeds and reads differences seed by seed.
 
 # %%
 runs = {name: [training.prune_and_fine_tune(baselines[s], digits, p, PLAN.finetune_steps, seed=s, arm=name,
@@ -209,6 +198,10 @@ def mean(values):
 
 
 learner, solver = runs["learner"], runs["solver"]
+same = solver[0]  # seed 0 at the solver's ratio: the run written out above
+assert same.params == written_out["params"]
+assert abs(same.acc_test_before_refresh - written_out["pruned"]) < 0.01
+assert abs(same.acc_test_pruned - written_out["refreshed"]) < 0.01 and abs(same.acc_test - written_out["tuned"]) < 0.03
 for rs in runs.values():
     # pruning removed exactly what the predictor said, and fine-tuning removed nothing more
     assert all(r.params == predictor.params(r.channel_ratio) == helpers.counting.n_params(r.model) for r in rs)
@@ -220,6 +213,8 @@ gap_finetuned = mean([r.acc_test for r in solver]) - mean([r.acc_test for r in l
 drop_learner = mean([acc_baseline[r.seed] - r.acc_test for r in learner])
 drop_solver = mean([acc_baseline[r.seed] - r.acc_test for r in solver])
 assert gap_refreshed > 0 and gap_finetuned > 0
+print(f"seed {same.seed}, solver: prune_and_fine_tune gives {same.acc_test:.1%} after the fine-tune, the cells "
+      f"above {written_out['tuned']:.1%}")
 print(f"after refreshing batch norm, the solver's model is {100 * gap_refreshed:.1f} points more accurate")
 print(f"after {PLAN.finetune_steps} fine-tuning steps: the learner's model lost {100 * drop_learner:.1f} points "
       f"of accuracy, the solver's {100 * drop_solver:.1f} (mean over {len(PLAN.seeds)} seeds)")
@@ -230,18 +225,18 @@ print(f"after {PLAN.finetune_steps} fine-tuning steps: the learner's model lost 
 # - **Right after pruning**, both models lose most of their accuracy. Pruning removed input channels
 #   of every convolution, so each layer's outputs no longer have the mean and variance its batch norm
 #   stored during training. The network is damaged less than this number suggests.
-# - **Refreshing the batch-norm statistics** (no training) brings back part of the accuracy: how
-#   much depends on how many channels went: the model pruned harder recovers less. It is the
-#   accuracy the pruned weights themselves give, before any training.
+# - **Refreshing the batch-norm statistics** (no training) brings back part of the accuracy, less
+#   for the model that lost more channels. It is the accuracy the pruned weights themselves give,
+#   before any training.
 # - **After the same short fine-tune**, the model the learner meant to halve trails the model that
-#   was really halved. The learner removed about a quarter of the network more than intended
-#   (section 4), and with the same trained weights and the same fine-tune, it ended less accurate.
+#   was really halved: with the same trained weights and the same fine-tune, removing about a quarter
+#   of the network more than intended (section 3) left it less accurate.
 #
-# ## 6. Accuracy versus parameter reduction
+# ## 5. Accuracy versus parameter reduction
 #
 # The same experiment over a range of channel ratios: `training.prune_at_ratios` runs
 # `prune_and_fine_tune` at each ratio on every seed's trained model. The line is the mean over seeds
-# and the band its 95% interval. The two readings of section 5 are reused.
+# and the band its 95% interval. The two readings of section 4 are reused.
 
 # %%
 done = {p_learner, p_solver}
@@ -297,9 +292,9 @@ print(f"at p = {top['channel_ratio']:.2f} ({top['param_reduction']:.1%} removed)
 # Read the curve along the horizontal axis, in parameters removed, not in channel ratio: that is the
 # axis a budget is stated in. Accuracy after fine-tuning holds up to some reduction and then falls
 # off steeply. Where it falls is measured here for this model, this task and this fine-tuning
-# budget only. What does not depend on them: a channel ratio `p` removes more than `p` of the
-# parameters (`1-(1-p)²` exceeds `p` for every `p` between 0 and 1), so a channel ratio chosen as a
-# parameter fraction always lands to the right of where it was meant to, closer to the cliff.
+# budget only. What does not depend on them: a channel ratio removes more than its own fraction of
+# the parameters (notebook 02), so a channel ratio chosen as a parameter fraction always lands to the
+# right of where it was meant to, closer to the cliff.
 #
 # In full mode (on a GPU) the notebook trains each baseline for more steps (the fine-tune after
 # pruning stays as short), repeats everything over more seeds and sweeps a finer range of channel
@@ -322,9 +317,6 @@ print(f"at p = {top['channel_ratio']:.2f} ({top['param_reduction']:.1%} removed)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-import torch
-
-
 def accuracy(model, x, y):
     raise NotImplementedError  # your code here
 
@@ -336,60 +328,48 @@ passed = helpers.checks.check("10-accuracy", accuracy)
 # helpers.checks.reveal("10-accuracy")
 
 # %% [markdown]
-# ### Exercise `10-pruned-copy`: prune a copy, keep the trained model
+# ### Exercise `10-prune-refresh-tune`: the loop, as one function
 #
-# Write `pruned_copy(model, example_inputs, p)`: a copy of `model` pruned at channel ratio `p` with
-# `helpers.pruning.prune`, the classifier's outputs protected, and `model` itself untouched (a sweep
-# prunes the same trained model again and again).
+# Write `prune_refresh_tune(model, data, p, steps)`: a copy of `model` pruned at channel ratio `p`
+# with Torch-Pruning's `BasePruner` (group L2 magnitude importance, the classifier ignored), its
+# batch-norm statistics refreshed over the training images `data.x_train`, then fine-tuned for
+# exactly `steps` optimiser steps (none when `steps = 0`). Write the fine-tune yourself: an
+# optimiser built after pruning (an old one would still hold the removed tensors), the model in
+# training mode, one step per batch of `data.train_loader()` (batches of `(x, y)`, reshuffled each
+# pass), cross-entropy loss. Return the copy; `model` itself stays as it was. The check runs your
+# function on a fresh DigitsCNN whose stored batch-norm statistics are wrong on purpose, and compares
+# the parameters with Torch-Pruning's own call, the statistics with the training images' and the
+# optimiser steps taken with `steps`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-import copy
+import torch.nn.functional as F
 
 
-def pruned_copy(model, example_inputs, p):
+def prune_refresh_tune(model, data, p, steps):
     raise NotImplementedError  # your code here
 
 
-passed = helpers.checks.check("10-pruned-copy", pruned_copy)
+passed = helpers.checks.check("10-prune-refresh-tune", prune_refresh_tune)
 
 # %%
 # Reference solution, once you have tried:
-# helpers.checks.reveal("10-pruned-copy")
-
-# %% [markdown]
-# ### Exercise `10-ratio-for-budget`: a channel ratio for a parameter budget
-#
-# Write `ratio_for(model, example_inputs, target)`: the channel ratio that removes a fraction
-# `target` of the model's parameters (classifier protected), as closely as whole channels allow.
-# The check tries it on DigitsCNN of two widths.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-def ratio_for(model, example_inputs, target):
-    raise NotImplementedError  # your code here
-
-
-passed = helpers.checks.check("10-ratio-for-budget", ratio_for)
-
-# %%
-# Reference solution, once you have tried:
-# helpers.checks.reveal("10-ratio-for-budget")
+# helpers.checks.reveal("10-prune-refresh-tune")
 
 # %% [markdown]
 # ## Summary
 #
-# - A channel ratio `p` removes about `1-(1-p)²` of the parameters: `p = 0.5` took away about three
-#   quarters of this CNN, not half.
+# - After pruning, a model loses most of its accuracy at once; refreshing the batch-norm statistics
+#   over the training images (`torch.optim.swa_utils.update_bn`) trains nothing and recovers part of
+#   it, a short fine-tune (an optimiser built after pruning) more. Prune a copy: the trained model
+#   stays for the next ratio.
 # - Over-pruning costs accuracy: with the same trained models and the same short fine-tune, the model
 #   pruned at `p = 0.5` ended less accurate than the one pruned at the solver's `p`, which removed the
 #   intended half.
-# - Right after pruning, both models lost most of their accuracy; refreshing the batch-norm
-#   statistics trained nothing and recovered part of it, the short fine-tune more.
 # - Along the sweep, accuracy after fine-tuning held close to the trained model's up to a point and
 #   then fell steeply; a ratio chosen as a parameter fraction lands to the right of the intended point.
-# - State budgets in parameters removed, turn them into `p` with `ParameterModel.solve` (or the rule's
-#   inverse `1-√(1-r)` as a first guess), and read accuracy curves against parameters removed.
+# - State budgets in parameters removed, turn them into `p` with `ParameterModel.solve` (notebook 08),
+#   and read accuracy curves against parameters removed.
 
 # %% [markdown]
 # ## Questions
@@ -407,15 +387,15 @@ passed = helpers.checks.check("10-ratio-for-budget", ratio_for)
 #
 # </details>
 #
-# 2. A colleague sets `pruning_ratio=0.5` "to halve the model". What happens, and how should they
-#    choose the ratio instead?
+# 2. Why refresh the batch-norm statistics over the training images, not over the test images
+#    whose accuracy is reported?
 #
 # <details><summary>Answer</summary>
 #
-# `pruning_ratio` is a fraction of channels. A weight between two pruned layers keeps `(1-p)²` of
-# itself, so about three quarters of the parameters go, and after the same fine-tune the model is
-# less accurate than one really halved. State the budget in parameters and turn it into a channel
-# ratio with `ParameterModel.solve` (or, as a first guess, `1-√(1-r)`).
+# The statistics are part of the model: estimated on the test images, they are fitted to those very
+# images, and the accuracy measured on them is no longer that of a model that has not seen them. The
+# training images give the same kind of statistics and leave the test images for the measurement
+# alone.
 #
 # </details>
 #
@@ -424,8 +404,9 @@ passed = helpers.checks.check("10-ratio-for-budget", ratio_for)
 # <details><summary>Answer</summary>
 #
 # A budget (memory, model size) is stated in parameters, and the relation between the two axes is
-# not linear: `1-(1-p)²` exceeds `p`. Against the channel ratio, a curve hides how much of the model
-# a point removed, and a reader who takes the ratio for a parameter fraction places it too far left.
+# not linear: a channel ratio removes more than its own fraction of the parameters. Against the
+# channel ratio, a curve hides how much of the model a point removed, and a reader who takes the
+# ratio for a parameter fraction places it too far left.
 #
 # </details>
 
@@ -438,11 +419,8 @@ passed = helpers.checks.check("10-ratio-for-budget", ratio_for)
 # - Li et al., "Pruning Filters for Efficient ConvNets", ICLR 2017
 #   ([arXiv:1608.08710](https://arxiv.org/abs/1608.08710)): pruning filters by magnitude, each layer's
 #   sensitivity, and retraining afterwards.
-# - Han et al., "Learning both Weights and Connections for Efficient Neural Networks", NeurIPS 2015
-#   ([arXiv:1506.02626](https://arxiv.org/abs/1506.02626)): prune, then retrain, and how much accuracy
-#   comes back.
 # - PyTorch, [`torch.optim.swa_utils.update_bn`](https://pytorch.org/docs/stable/optim.html#weight-averaging-swa-and-ema):
-#   the batch-norm refresh of section 5; and scikit-learn's
+#   the batch-norm refresh of section 4; and scikit-learn's
 #   [`load_digits`](https://scikit-learn.org/stable/modules/generated/sklearn.datasets.load_digits.html),
 #   the data set.
 #

@@ -16,6 +16,7 @@
 #
 # **Prerequisites**: 08 · Hitting a parameter budget, 10 · The cost of over-pruning.
 #
+# **Track**: elective
 # **Study time**: about 60 min (reading, running the cells and the exercises).
 #
 # **Run time** (from `figures/notebook_times.csv`): about 3.2 min in quick mode (2-core CPU); full mode (GPU) not measured yet.

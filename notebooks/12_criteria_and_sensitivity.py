@@ -13,9 +13,10 @@
 #
 # **Prerequisites**: 05 · The exact count, 11 · What pruning buys.
 #
+# **Track**: elective
 # **Study time**: about 50 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 79 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 2.7 min in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -130,7 +131,8 @@ def tuned(arm, prune):
 # `regularize` step), which this notebook does not run.
 #
 # Taylor importance reads the weights' gradients, so a backward pass on training images must run
-# before `step()`. Without one there is nothing to read:
+# before `step()` (what happens without one: 14 · Torch-Pruning pitfalls, section "Taylor importance
+# without gradients"):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -138,23 +140,13 @@ import copy
 
 d0 = datas[S.seeds[0]]
 model = copy.deepcopy(model0)
-
-
-def taylor_step(model):
-    pruner = tp.pruner.BasePruner(model, d0.example_inputs(), importance=tp.importance.TaylorImportance(),
-                                  pruning_ratio=P, ignored_layers=[model.classifier])
-    pruner.step()
-
-
-try:
-    taylor_step(model)
-except AttributeError as err:  # the importance reads weight.grad, which is None
-    print(f"no gradients yet: step() raised {type(err).__name__}; the model keeps {n_params(model):,} parameters")
 model.zero_grad()
 F.cross_entropy(model(d0.x_train), d0.y_train).backward()  # gradients of the loss over the training images
-taylor_step(model)
+tp.pruner.BasePruner(model, d0.example_inputs(), importance=tp.importance.TaylorImportance(),
+                     pruning_ratio=P, ignored_layers=[model.classifier]).step()
 print(f"after a backward pass on the {len(d0.y_train)} training images: {n_params(model):,} parameters left, "
       f"as predicted: {n_params(model) == predictor.params(P)}")
+assert n_params(model) == predictor.params(P)
 
 
 # %%

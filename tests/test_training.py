@@ -525,16 +525,25 @@ def test_a_run_records_its_rows_under_a_stamp(tmp_path, monkeypatch):
 
 
 # ---- feedback of notebook 10's exercises on other typical mistakes -------------------------------------
-def test_pruned_copy_without_ignored_layers_is_told_why(capsys):
-    import helpers
-
-    def pruned_copy(model, example_inputs, p):
-        pruned = copy.deepcopy(model)
-        helpers.pruning.prune(pruned, example_inputs, p)
+def _prune_refresh_tune(in_place=False, ignore=True, extra_steps=0):
+    """A prune -> refresh -> fine-tune function of exercise 10-prune-refresh-tune with one thing changed."""
+    def prune_refresh_tune(model, data, p, steps):
+        pruned = model if in_place else copy.deepcopy(model)
+        tp.pruner.BasePruner(pruned, data.example_inputs(), importance=tp.importance.GroupMagnitudeImportance(p=2),
+                             pruning_ratio=p, ignored_layers=[pruned.classifier] if ignore else []).step()
+        torch.optim.swa_utils.update_bn(data.train_loader(), pruned)  # in batches: close enough
+        if steps + extra_steps:
+            training.fine_tune(pruned, data, steps + extra_steps)
         return pruned
+    return prune_refresh_tune
 
-    assert not checks.check("10-pruned-copy", pruned_copy)
-    assert "ignored_layers" in capsys.readouterr().out
+
+@pytest.mark.parametrize("changes,hint", [({}, None), (dict(in_place=True), "copy"),
+                                          (dict(ignore=False), "ignored_layers"), (dict(extra_steps=1), "optimiser steps")])
+def test_prune_refresh_tune_mistakes_are_told_why(changes, hint, capsys):
+    assert checks.check("10-prune-refresh-tune", _prune_refresh_tune(**changes)) == (hint is None)
+    if hint:
+        assert hint in capsys.readouterr().out
 
 
 def test_accuracy_as_a_count_is_told_why(capsys):

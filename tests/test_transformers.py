@@ -336,3 +336,45 @@ def test_llm_pruner_exercise_rejects_each_mistake(changes, hint, capsys):
     assert checks.check("13-llm-pruner", _recipe_with())  # the recipe itself passes
     assert not checks.check("13-llm-pruner", _recipe_with(**changes))
     assert hint in capsys.readouterr().out
+
+
+def _vit_pruner_with(heads="out_channel_groups", set_hidden_dim=True):
+    """The ViT pruner of exercise 13-vit-pruner with the heads passed as ``heads`` (None: not at all)."""
+    def prune_vit(model, example_inputs, ratio):
+        named = {m: m.num_heads for m in model.modules() if isinstance(m, nn.MultiheadAttention)}
+        tp.pruner.BasePruner(model, example_inputs, importance=tp.importance.GroupMagnitudeImportance(p=2),
+                             pruning_ratio=ratio, ignored_layers=[model.heads.head],
+                             **({heads: named} if heads else {})).step()
+        if set_hidden_dim:
+            model.hidden_dim = model.conv_proj.out_channels
+        return model
+    return prune_vit
+
+
+@pytest.mark.parametrize("changes,hint", [
+    ({}, None),
+    (dict(heads=None), "multiple of the 4 heads"),  # told nothing: the hidden size as plain channels
+    (dict(heads="num_heads"), "still 64"),  # named in num_heads: the hidden size kept whole
+    (dict(set_hidden_dim=False), "hidden_dim"),
+])
+def test_vit_pruner_exercise_rejects_each_mistake(changes, hint, capsys):
+    from helpers import checks
+
+    assert checks.check("13-vit-pruner", _vit_pruner_with(**changes)) == (hint is None)
+    if hint:
+        assert hint in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("slip,hint", [("norms", "RMSNorms"), ("mlp", "three matrices"), ("tied", "two V x d"),
+                                       ("rule", "the rule")])
+def test_decoder_params_exercise_names_each_slip(slip, hint, capsys):
+    from helpers import checks
+
+    def decoder_params(cfg, p):
+        d, m, v, n, k = cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size, cfg.num_layers, 1 - p
+        a = n * (4 * d * d + (2 if slip == "mlp" else 3) * d * m)
+        b = (1 if slip == "tied" else 2) * v * d + (0 if slip == "norms" else (2 * n + 1) * d)
+        return (a + b) * k * k if slip == "rule" else a * k * k + b * k
+
+    assert not checks.check("13-decoder-params", decoder_params)
+    assert hint in capsys.readouterr().out

@@ -44,7 +44,7 @@ def exercise(name: str, notebook: str, prompt: str, checker, wrong_example=None)
 
 def _register_all() -> None:
     """Import every module of exercise definitions (importing one registers its exercises)."""
-    from . import accuracy, practice, study, theory, transformers  # noqa: F401
+    from . import accuracy, pitfalls, practice, study, theory, transformers  # noqa: F401
 
 
 def _get(name: str) -> Exercise:

@@ -22,12 +22,6 @@ def _cnn(seed: int = 0, width: int = 20):
     return training.new_model(seed, device="cpu", width=width)
 
 
-def _example():
-    import torch
-
-    return torch.zeros(1, 1, 16, 16)
-
-
 # ---- 10: accuracy of a model ------------------------------------------------------------------
 ACCURACY = ("Write accuracy(model, x, y): the fraction of images in x whose predicted class (the argmax of the "
             "logits) equals y. Measuring must not change the model.")
@@ -80,89 +74,150 @@ def _solution_accuracy():
     return accuracy
 
 
-# ---- 10: prune a copy, keep the trained model -------------------------------------------------
-PRUNED_COPY = ("Write pruned_copy(model, example_inputs, p): a copy of model pruned at channel ratio p with the "
-               "classifier's outputs protected, leaving model itself untouched.")
+# ---- 10: prune, refresh batch norm, fine-tune ------------------------------------------------------
+PRUNE_REFRESH_TUNE = (
+    "Write prune_refresh_tune(model, data, p, steps): a copy of model pruned at channel ratio p with "
+    "Torch-Pruning's BasePruner (group L2 magnitude importance, the classifier ignored), its batch-norm "
+    "statistics refreshed over the training images data.x_train, then fine-tuned for exactly `steps` optimiser "
+    "steps on training batches (none for steps = 0). Return the copy; leave model as it was.")
+_BN_TOLERANCE = 0.05  # a refresh in batches of 64 lands within 0.002 of the full-set statistics
 
 
-def _check_pruned_copy(fn) -> None:
-    from .. import training
-    from ..predict import ParameterModel
+def _stale_bn(model) -> None:
+    """Stored batch-norm statistics unlike those of any batch: a refresh that does not happen shows."""
+    import torch
 
-    x = _example()
-    model = _cnn()
-    before = n_params(model)
-    predictor = ParameterModel(model, x, training.ignored_layers(model))
-    for p in (0.3, 0.5):
-        pruned = call(fn, f"pruned_copy(model, x, {p})", model, x, p)
-        if n_params(model) != before or pruned is model:
-            raise Wrong("the trained model was pruned in place: prune a copy (copy.deepcopy) so that the "
-                        "next channel ratio starts again from the full model")
-        out = pruned(x)
-        if out.shape[-1] != 10:
-            raise Wrong(f"the pruned model predicts {out.shape[-1]} classes instead of 10: protect the "
-                        "classifier with ignored_layers")
-        expect_equal(n_params(pruned), predictor.params(p), f"parameters of pruned_copy(model, x, {p})")
+    gen = torch.Generator().manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=gen))
+            m.running_var.copy_(torch.rand(m.num_features, generator=gen) * 4 + 0.5)
 
 
-def _pruned_in_place(model, example_inputs, p):
-    """The typical mistake: the trained model itself is pruned, not a copy."""
-    from .. import pruning, training
-
-    pruning.prune(model, example_inputs, p, ignored_layers=training.ignored_layers(model))
-    return model
-
-
-@exercise("10-pruned-copy", NB10, PRUNED_COPY, _check_pruned_copy, wrong_example=lambda: _pruned_in_place)
-def _solution_pruned_copy():
+def _reference_pruned(model, example_inputs, p):
+    """Torch-Pruning's own result: the reference call on a copy."""
     import copy
 
-    import helpers
+    import torch_pruning as tp
 
-    def pruned_copy(model, example_inputs, p):
-        pruned = copy.deepcopy(model)
-        helpers.pruning.prune(pruned, example_inputs, p, ignored_layers=[pruned.classifier])
-        return pruned
-    return pruned_copy
-
-
-# ---- 10: the channel ratio for a parameter budget ---------------------------------------------
-RATIO_FOR = ("Write ratio_for(model, example_inputs, target): the channel ratio p that removes a fraction "
-             "`target` of the model's parameters (classifier protected), as closely as whole channels allow.")
+    pruned = copy.deepcopy(model)
+    tp.pruner.BasePruner(pruned, example_inputs, importance=tp.importance.GroupMagnitudeImportance(p=2),
+                         pruning_ratio=p, ignored_layers=[pruned.classifier]).step()
+    return pruned
 
 
-def _check_ratio_for(fn) -> None:
-    from .. import pruning, training
-    from ..predict import ParameterModel
+def _bn_off_by(model, data) -> float:
+    """How far ``model``'s stored batch-norm statistics are from those of the training images, which
+    ``update_bn`` over all of them gives a copy of the same weights: the largest gap of a mean (in
+    standard deviations) or of a variance (log ratio)."""
+    import copy
 
-    x = _example()
-    for width in (20, 32):
-        model = _cnn(width=width)
-        predictor = ParameterModel(model, x, training.ignored_layers(model))
-        for target in (0.3, 0.5, 0.7):
-            p = call(fn, f"ratio_for(model, x, {target})", model, x, target)
-            try:
-                p = float(p)
-            except (TypeError, ValueError):
-                raise Wrong(f"ratio_for should return a channel ratio (a number), got {p!r}") from None
-            if not 0 <= p < 1:
-                raise Wrong(f"ratio_for(model, x, {target}) = {p} is not a channel ratio in [0, 1)")
-            result = pruning.prune_copy(model, x, p, training.ignored_layers(model), count_macs=False)
-            # whole channels only: the closest reachable reduction may miss the target by a little
-            best = predictor.reduction(predictor.solve(target))
-            if abs(result.param_reduction - target) > abs(best - target) + 0.01:
-                raise Wrong(f"with width {width}, p = {p:.3f} removes {result.param_reduction:.1%} of the "
-                            f"parameters, not {target:.0%} (p = {predictor.solve(target)} removes "
-                            f"{best:.1%})")
+    import torch
+
+    fresh = copy.deepcopy(model)
+    torch.optim.swa_utils.update_bn([data.x_train], fresh)
+    gaps = [0.0]
+    for got, want in zip(model.modules(), fresh.modules()):
+        if isinstance(got, torch.nn.BatchNorm2d):
+            gaps.append(((got.running_mean - want.running_mean).abs() / want.running_var.sqrt()).max().item())
+            gaps.append((got.running_var / want.running_var).log().abs().max().item())
+    return max(gaps)
 
 
-# the typical mistake: reading the channel ratio as a parameter fraction
-@exercise("10-ratio-for-budget", NB10, RATIO_FOR, _check_ratio_for,
-          wrong_example=lambda: (lambda model, example_inputs, target: target))
-def _solution_ratio_for():
-    import helpers
+def _call_counting_steps(fn, label: str, *args):
+    """``fn(*args)`` and the number of optimiser steps (of any optimiser) it took."""
+    from torch.optim.optimizer import register_optimizer_step_post_hook
 
-    def ratio_for(model, example_inputs, target):
-        predictor = helpers.predict.ParameterModel(model, example_inputs, ignored_layers=[model.classifier])
-        return predictor.solve(target)
-    return ratio_for
+    taken = [0]
+    handle = register_optimizer_step_post_hook(lambda *_: taken.__setitem__(0, taken[0] + 1))
+    try:
+        out = call(fn, "prune_refresh_tune", *args, label=label)
+    finally:
+        handle.remove()
+    return out, taken[0]
+
+
+def _check_prune_refresh_tune(fn) -> None:
+    import torch
+
+    d = _digits_cpu()
+    for p in (0.3, 0.5):
+        model = _cnn(seed=1)
+        _stale_bn(model)
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        expected = n_params(_reference_pruned(model, d.example_inputs(), p))
+        for steps in (0, 3):
+            label = f"prune_refresh_tune(model, data, {p}, {steps})"
+            got, taken = _call_counting_steps(fn, label, model, d, p, steps)
+            state = model.state_dict()
+            if got is model or state.keys() != before.keys() or any(
+                    state[k].shape != v.shape or not torch.equal(state[k], v) for k, v in before.items()):
+                raise Wrong("the model passed in changed: prune, refresh and fine-tune a copy (copy.deepcopy), so "
+                            "that the trained model stays for the next ratio")
+            if not isinstance(got, torch.nn.Module):
+                raise Wrong(f"{label} should return the pruned model, got {type(got).__name__}")
+            with torch.no_grad():
+                classes = got.eval()(d.x_test[:2]).shape[-1]
+            if classes != 10:
+                raise Wrong(f"the pruned model predicts {classes} classes instead of 10: put the classifier in "
+                            "ignored_layers")
+            expect_equal(n_params(got), expected, f"parameters of {label} (Torch-Pruning's own call leaves {expected:,})")
+            if steps == 0 and _bn_off_by(got, d) > _BN_TOLERANCE:
+                raise Wrong("after pruning, the batch-norm statistics are not those of the training images: refresh "
+                            "them with torch.optim.swa_utils.update_bn([data.x_train], pruned), which resets them and "
+                            "averages over all the images (one pass in train mode only moves them by the momentum)")
+            if taken != steps:
+                raise Wrong(f"{label} took {taken} optimiser steps, not {steps}: count the steps, one per batch, "
+                            "and stop after exactly `steps` (none when steps = 0)")
+
+
+def _without_refresh(model, data, p, steps):
+    """The typical mistake: prune and fine-tune, the batch-norm statistics left as trained."""
+    import copy
+
+    import torch
+    import torch.nn.functional as F
+    import torch_pruning as tp
+
+    pruned = copy.deepcopy(model)
+    tp.pruner.BasePruner(pruned, data.example_inputs(), importance=tp.importance.GroupMagnitudeImportance(p=2),
+                         pruning_ratio=p, ignored_layers=[pruned.classifier]).step()
+    optimizer = torch.optim.AdamW(pruned.parameters(), lr=1e-3)
+    pruned.train()
+    for (x, y), _ in zip(data.train_loader(), range(steps)):
+        optimizer.zero_grad()
+        F.cross_entropy(pruned(x), y).backward()
+        optimizer.step()
+    return pruned.eval()
+
+
+@exercise("10-prune-refresh-tune", NB10, PRUNE_REFRESH_TUNE, _check_prune_refresh_tune,
+          wrong_example=lambda: _without_refresh)
+def _solution_prune_refresh_tune():
+    import copy
+
+    import torch
+    import torch.nn.functional as F
+    import torch_pruning as tp
+
+    def prune_refresh_tune(model, data, p, steps):
+        pruned = copy.deepcopy(model)  # the trained model stays for the next ratio
+        pruner = tp.pruner.BasePruner(pruned, data.example_inputs(),
+                                      importance=tp.importance.GroupMagnitudeImportance(p=2),
+                                      pruning_ratio=p, ignored_layers=[pruned.classifier])
+        pruner.step()
+        torch.optim.swa_utils.update_bn([data.x_train], pruned)  # the training images' statistics
+        optimizer = torch.optim.AdamW(pruned.parameters(), lr=1e-3)  # built after pruning: the new tensors
+        pruned.train()
+        taken = 0
+        while taken < steps:
+            for x, y in data.train_loader(batch_size=64):
+                if taken == steps:
+                    break
+                loss = F.cross_entropy(pruned(x), y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                taken += 1
+        return pruned.eval()
+    return prune_refresh_tune

@@ -3,101 +3,95 @@
 Each reference solution below is what ``helpers.checks.reveal(name)`` prints.
 """
 import math
+import warnings
 
 import torch
 
-from ..zoo import DECODERS, Decoder, DecoderConfig
-from . import Wrong, as_number, call, exercise, expect_close, expect_equal
-from .theory import _as_fraction
+from ..zoo import Decoder, DecoderConfig
+from . import Wrong, as_number, call, exercise, expect_equal
 
 NOTEBOOK = "13_beyond_cnns_transformers"
 
 
-# ---- one decoder block by hand ------------------------------------------------------------------
-_LARGE = DECODERS["llama_large"]
+# ---- a decoder's count from its configuration --------------------------------------------------------
+# (configuration, p): every width divides exactly at these ratios, so Torch-Pruning's count is the law's
+_DECODER_CASES = (
+    (DecoderConfig(vocab_size=500, hidden_size=64, intermediate_size=160, num_layers=2, num_heads=4), 0.0),
+    (DecoderConfig(vocab_size=500, hidden_size=64, intermediate_size=160, num_layers=2, num_heads=4), 0.25),
+    (DecoderConfig(vocab_size=500, hidden_size=64, intermediate_size=160, num_layers=2, num_heads=4), 0.5),
+    (DecoderConfig(vocab_size=3000, hidden_size=32, intermediate_size=96, num_layers=1, num_heads=2), 0.5),
+)
 
 
-def _check_block_params(answer):
-    d, m = _LARGE.hidden_size, _LARGE.intermediate_size
-    expected = _block_params()
-    value = as_number(answer, "your count")
-    hints = {
-        4 * d * d + 3 * d * m: "add the two RMSNorms: one weight per hidden dimension each",
-        4 * d * d + 2 * d * m + 2 * d: "a SwiGLU MLP has three matrices (gate, up and down), not two",
-        4 * d * d + 8 * d * d + 2 * d: "the MLP's width here is m = 2816, not 4d",
-        3 * d * d + 3 * d * m + 2 * d: "the attention has four d x d projections: Q, K, V and the output O",
-        4 * d * d + 3 * d * m + 4 * d: "RMSNorm has a weight but no bias: d parameters each",
+def _pruned_decoder_params(cfg: DecoderConfig, p: float) -> int:
+    """Torch-Pruning's own count: a fresh decoder, every width pruned at p, the LM head ignored."""
+    import torch_pruning as tp
+
+    from ..counting import n_params
+    from ..pruning import find_heads
+
+    torch.manual_seed(0)
+    model = Decoder(cfg).eval()
+    if p:
+        with warnings.catch_warnings():  # the RMSNorm weights, pruned along their one dimension as they should
+            warnings.filterwarnings("ignore", message=".*[Uu]nwrapped parameters.*")
+            tp.pruner.BasePruner(model, torch.randint(0, cfg.vocab_size, (1, 8)),
+                                 importance=tp.importance.GroupMagnitudeImportance(p=2), pruning_ratio=p,
+                                 ignored_layers=[model.lm_head], num_heads=find_heads(model)).step()
+    return n_params(model)
+
+
+def _full(cfg: DecoderConfig) -> int:
+    """The unpruned count."""
+    d, m, v, n = cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size, cfg.num_layers
+    return n * (4 * d * d + 3 * d * m) + 2 * v * d + (2 * n + 1) * d
+
+
+def _decoder_hints(cfg: DecoderConfig, p: float) -> dict[int, str]:
+    """The count each typical slip gives, and what to say about it."""
+    d, m, v, n, k = cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size, cfg.num_layers, 1 - p
+    full = _full(cfg)
+    return {
+        round(full * k * k): "that is the rule, everything times k^2: the embedding, the LM head and the norms lose "
+                             "their hidden side only (k)",
+        round(n * (4 * d * d + 3 * d * m) * k * k + 2 * v * d * k): "add the RMSNorms: two per block and a final one, "
+                                                                    "d weights each",
+        round(n * (4 * d * d + 2 * d * m) * k * k + (2 * v * d + (2 * n + 1) * d) * k): "a SwiGLU MLP has three "
+                                                                                       "matrices (gate, up, down)",
+        round(n * (4 * d * d + 3 * d * m) * k * k + (v * d + (2 * n + 1) * d) * k): "the embedding and the LM head are "
+                                                                                   "two V x d matrices (not tied)",
     }
-    if value in hints:
-        raise Wrong(hints[value])
-    if value != expected:
-        raise Wrong(f"{answer!r} is not the count; add Q, K, V, O (d x d each), gate, up, down (d x m each) "
-                    "and two norms (d each)")
 
 
-@exercise("13-block-params", NOTEBOOK,
-          "How many parameters does one llama_large block hold (d = 1024, m = 2816; Q, K, V, O d x d, a "
-          "SwiGLU MLP, two RMSNorms, no biases)?",
-          _check_block_params, wrong_example=lambda: 4 * 1024 * 1024 + 3 * 1024 * 2816)
-def _block_params():
-    d, m = 1024, 2816
-    attention = 4 * d * d  # q_proj, k_proj, v_proj, o_proj
-    mlp = 3 * d * m  # gate_proj, up_proj (d -> m), down_proj (m -> d)
-    norms = 2 * d  # input_layernorm, post_attention_layernorm: one weight per hidden dimension
-    return attention + mlp + norms
+def _check_decoder_params(fn):
+    for cfg, p in _DECODER_CASES:
+        label = (f"decoder_params(DecoderConfig(vocab_size={cfg.vocab_size}, hidden_size={cfg.hidden_size}, "
+                 f"intermediate_size={cfg.intermediate_size}, num_layers={cfg.num_layers}), {p})")
+        value = as_number(call(fn, "decoder_params", cfg, p, label=label), label)
+        expected = _pruned_decoder_params(cfg, p)
+        if abs(value - expected) < 0.5:
+            continue
+        hint = _decoder_hints(cfg, p).get(round(value))
+        raise Wrong(f"{label} = {value:,.0f}, but Torch-Pruning leaves {expected:,} parameters"
+                    + (f": {hint}" if hint else ": sum the table's tensors, each times k^2 or k"))
 
 
-# ---- whole heads --------------------------------------------------------------------------------
-def _check_heads_removed(answer):
-    value = _as_fraction(answer, "your fraction")
-    heads, ratio = 8, 0.3
-    if abs(value - ratio) < 1e-6:
-        raise Wrong("heads are whole: 0.3 x 8 = 2.4 heads cannot be removed; how does Torch-Pruning round?")
-    if abs(value - math.floor(ratio * heads) / heads) < 1e-6:
-        raise Wrong("Torch-Pruning rounds the number of heads removed up (math.ceil), not down")
-    if abs(value - (1 - (1 - ratio) ** 2)) < 1e-6:
-        raise Wrong("removing heads shrinks Q, K, V and O on one side only: no square here")
-    expect_close(value, math.ceil(ratio * heads) / heads, 1e-6, "your fraction")
-
-
-@exercise("13-heads-removed", NOTEBOOK,
-          "With 8 heads and head_pruning_ratio=0.3 (prune_num_heads=True, prune_head_dims=False), what "
-          "fraction of the heads does Torch-Pruning remove?",
-          _check_heads_removed, wrong_example=lambda: 0.3)
-def _heads_removed():
-    heads, head_pruning_ratio = 8, 0.3
-    return math.ceil(head_pruning_ratio * heads) / heads  # whole heads, rounded up
-
-
-# ---- the small decoder from A and B -------------------------------------------------------------
-_SMALL = DECODERS["llama_small"]
-
-
-def _small_coefficients():
-    d, m, v, n = _SMALL.hidden_size, _SMALL.intermediate_size, _SMALL.vocab_size, _SMALL.num_layers
-    return n * (4 * d * d + 3 * d * m), 2 * v * d + (2 * n + 1) * d, 0
-
-
-def _check_small_reduction(answer):
-    value = _as_fraction(answer, "your predicted reduction")
-    p = 0.35
-    if abs(value - (1 - (1 - p) ** 2)) < 0.002:
-        raise Wrong("that is the rule 1-(1-p)^2 alone; most of this model sits in B (embedding and LM head), "
-                    "which keeps k, not k^2")
-    if abs(value - p) < 0.002:
-        raise Wrong("p alone would hold if every tensor kept k; the blocks' A part keeps k^2")
-    expected = _small_decoder_reduction()
-    if abs(value - expected) > 0.003:
-        raise Wrong(f"{value:.4f} is more than 0.003 away; use 1 - (A k^2 + B k + C) / (A + B + C) with k = 1 - p")
-
-
-@exercise("13-small-decoder-reduction", NOTEBOOK,
-          "From llama_small's A, B, C, predict its parameter reduction at pruning_ratio=0.35 (every width).",
-          _check_small_reduction, wrong_example=lambda: 1 - (1 - 0.35) ** 2)
-def _small_decoder_reduction():
-    a, b, c = 3_162_112, 16_386_304, 0  # as the notebook prints them (ParameterModel.coefficients())
-    k = 1 - 0.35
-    return 1 - (a * k * k + b * k + c) / (a + b + c)
+@exercise("13-decoder-params", NOTEBOOK,
+          "Write decoder_params(cfg, p) returning the parameters of a helpers.zoo.Decoder built from the "
+          "DecoderConfig cfg (vocab_size, hidden_size, intermediate_size, num_layers; no biases, untied) with every "
+          "width pruned at channel ratio p and the LM head ignored, from the tensor table: each tensor keeps k^2 "
+          "or k of itself (k = 1-p). The check prunes decoders with Torch-Pruning and compares the counts.",
+          _check_decoder_params,
+          # the typical mistake: the rule, every tensor keeping k^2
+          wrong_example=lambda: (lambda cfg, p: _full(cfg) * (1 - p) ** 2))
+def decoder_params_solution():
+    def decoder_params(cfg, p):
+        d, m, v, n = cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size, cfg.num_layers
+        k = 1 - p
+        a = n * (4 * d * d + 3 * d * m)  # Q, K, V, O (d x d) and gate, up, down (d x m): both sides pruned
+        b = 2 * v * d + (2 * n + 1) * d  # embedding and LM head (V x d), 2n + 1 RMSNorms (d): one side
+        return a * k * k + b * k
+    return decoder_params
 
 
 # ---- Torch-Pruning's LLM recipe, written by the learner ---------------------------------------------
@@ -191,3 +185,102 @@ def llm_pruner_solution():
                                     pruning_ratio=p, ignored_layers=[model.lm_head], num_heads=num_heads,
                                     prune_num_heads=True, prune_head_dims=False, head_pruning_ratio=p, round_to=4)
     return build_pruner
+
+
+# ---- a ViT's heads named ------------------------------------------------------------------------------
+def _small_vit():
+    """A small torchvision ViT (4 heads of 16 dimensions, 2 blocks), random weights, and an image."""
+    import torchvision
+
+    torch.manual_seed(0)
+    model = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=4,
+                                                 hidden_dim=64, mlp_dim=128, num_classes=10).eval()
+    return model, torch.randn(1, 3, 32, 32)
+
+
+def _vit_reference(ratio: float) -> tuple[int, int, int]:
+    """Torch-Pruning's own result of the reference call on a fresh small ViT: parameters, hidden size and
+    the first block's MLP width."""
+    from ..counting import n_params
+
+    model, image = _small_vit()
+    vit_pruner_solution()(model, image, ratio)
+    return n_params(model), model.conv_proj.out_channels, model.encoder.layers[0].mlp[0].out_features
+
+
+_VIT_RATIOS = (0.1, 0.4)  # the hidden size 64 pruned as plain channels is then 57 and 38: not 4 heads' worth
+
+
+def _check_vit_pruner(fn):
+    from ..counting import n_params
+
+    for ratio in _VIT_RATIOS:
+        model, image = _small_vit()
+        label = f"prune_vit(model, example_inputs, {ratio})"
+        pruned = call(fn, "prune_vit", model, image, ratio, label=label)
+        if not isinstance(pruned, torch.nn.Module):
+            raise Wrong(f"prune_vit should return the pruned model, got {type(pruned).__name__}")
+        width = pruned.conv_proj.out_channels
+        if width == 64:
+            raise Wrong(f"at ratio {ratio} the hidden size is still 64: the attention's embedding size is the hidden "
+                        "size; prune it per head with out_channel_groups={attention: attention.num_heads} (named in "
+                        "num_heads, nn.MultiheadAttention keeps it whole)")
+        if width % 4:
+            raise Wrong(f"at ratio {ratio} the hidden size is {width}, not a multiple of the 4 heads: "
+                        "nn.MultiheadAttention cannot split it; tell Torch-Pruning the heads with "
+                        "out_channel_groups={attention: attention.num_heads} for every nn.MultiheadAttention")
+        if pruned.hidden_dim != width:
+            raise Wrong(f"the ViT's hidden_dim still reads {pruned.hidden_dim}, its patch embedding gives {width} "
+                        "channels: after pruning set model.hidden_dim = model.conv_proj.out_channels (the forward "
+                        "pass reshapes with it)")
+        try:
+            with torch.no_grad():
+                out = pruned(image)
+        except Exception as err:
+            raise Wrong(f"the pruned ViT cannot run ({type(err).__name__}: {err})") from None
+        if out.shape[-1] != 10:
+            raise Wrong(f"the pruned ViT predicts {out.shape[-1]} classes instead of 10: put its classifier, "
+                        "model.heads.head, in ignored_layers")
+        params, hidden, mlp = _vit_reference(ratio)
+        if width != hidden:
+            raise Wrong(f"at ratio {ratio} the hidden size is {width}; pruned per head (4 heads of 16, each keeping "
+                        f"int(16 x {1 - ratio:g}) channels) it is {hidden}: name the heads with out_channel_groups "
+                        "rather than rounding the widths")
+        if pruned.encoder.layers[0].mlp[0].out_features != mlp:
+            raise Wrong(f"the MLP is {pruned.encoder.layers[0].mlp[0].out_features} wide, not {mlp}: prune it at the "
+                        "ratio as it is (no round_to)")
+        expect_equal(n_params(pruned), params, f"parameters after {label} (Torch-Pruning, heads named with "
+                                               "out_channel_groups)")
+
+
+def _vit_told_nothing(model, example_inputs, ratio):
+    """The typical mistake: no head arguments; the ViT's hidden_dim set after pruning."""
+    import torch_pruning as tp
+
+    tp.pruner.BasePruner(model, example_inputs, importance=tp.importance.GroupMagnitudeImportance(p=2),
+                         pruning_ratio=ratio, ignored_layers=[model.heads.head]).step()
+    model.hidden_dim = model.conv_proj.out_channels
+    return model
+
+
+@exercise("13-vit-pruner", NOTEBOOK,
+          "Write prune_vit(model, example_inputs, ratio): prune a torchvision VisionTransformer in place with "
+          "Torch-Pruning's BasePruner (group L2 magnitude importance, pruning_ratio=ratio, the classifier "
+          "model.heads.head ignored), its nn.MultiheadAttention heads named so that the hidden size is pruned per "
+          "head, then set what the model reads at run time, and return it. The check prunes a fresh 4-head ViT and "
+          "compares the parameter count with Torch-Pruning's result of the same call, and runs it.",
+          _check_vit_pruner, wrong_example=lambda: _vit_told_nothing)
+def vit_pruner_solution():
+    import torch_pruning as tp
+    from torch import nn
+
+    def prune_vit(model, example_inputs, ratio):
+        # each attention's heads: its embedding size (the hidden size) is pruned by the same number per head
+        heads = {m: m.num_heads for m in model.modules() if isinstance(m, nn.MultiheadAttention)}
+        pruner = tp.pruner.BasePruner(model, example_inputs, importance=tp.importance.GroupMagnitudeImportance(p=2),
+                                      pruning_ratio=ratio, ignored_layers=[model.heads.head],
+                                      out_channel_groups=heads)
+        pruner.step()
+        model.hidden_dim = model.conv_proj.out_channels  # the forward pass reshapes the patches with it
+        return model
+    return prune_vit
