@@ -15,7 +15,7 @@
 # **Track**: core
 # **Study time**: about 15 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 8 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 6 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -201,6 +201,7 @@ assert (result.macs_before, result.macs_after) == (macs_before, macs_after)
 # | [12 · Criteria and sensitivity](12_criteria_and_sensitivity.ipynb) | elective | 50 min |
 # | [13 · Beyond CNNs: transformers](13_beyond_cnns_transformers.ipynb) | core | 40 min |
 # | [14 · Torch-Pruning pitfalls](14_torch_pruning_pitfalls.ipynb) | elective | 30 min |
+#
 # Core track: 10 notebooks, about 300 min of study (5.0 h); electives: 5 notebooks, about 205 min of study (3.4 h).
 # <!-- course-map:end -->
 

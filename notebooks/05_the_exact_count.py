@@ -16,7 +16,7 @@
 # **Track**: core
 # **Study time**: about 35 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 44 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 9 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing

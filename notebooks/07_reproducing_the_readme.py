@@ -15,7 +15,7 @@
 # **Track**: elective
 # **Study time**: about 30 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 22 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 21 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing

@@ -13,7 +13,7 @@
 # **Track**: core
 # **Study time**: about 30 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 88 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 44 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing

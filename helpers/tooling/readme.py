@@ -63,7 +63,7 @@ def course_map() -> str:
                      "colab": f"[Open in Colab]({colab(py.stem)})"})
     return format_table(rows, [("notebook", "notebook", "", "left"), ("track", "track", "", "left"),
                                ("study", "study time", ""), ("quick", "run time, quick mode (CPU, 2 cores)", ""),
-                               ("full", "full mode (GPU)", ""), ("colab", "", "", "left")]) + "\n" + totals() + "\n"
+                               ("full", "full mode (GPU)", ""), ("colab", "", "", "left")]) + "\n\n" + totals() + "\n"
 
 
 def course_list() -> str:
@@ -71,7 +71,7 @@ def course_list() -> str:
     rows = [{"notebook": f"[{_title(py)}]({py.stem}.ipynb)", "track": track(py) or "",
              "study": f"{study_minutes(py)} min" if study_minutes(py) else ""} for py in sources()]
     return format_table(rows, [("notebook", "notebook", "", "left"), ("track", "track", "", "left"),
-                               ("study", "study time", "")]) + "\n" + totals() + "\n"
+                               ("study", "study time", "")]) + "\n\n" + totals() + "\n"
 
 
 START_NOTEBOOK = "00_start_here"
