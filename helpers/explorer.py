@@ -21,7 +21,7 @@ from .predict import ParameterModel
 
 __all__ = ["MODELS", "CLASSES", "ROUND_TO", "explore", "widget", "draw", "numbers", "predictor", "interactive"]
 
-# quick to read (a second or two each on a CPU); MobileNetV2 is left out: notebook 05's exercise asks for it
+# quick to read (a second or two each on a CPU)
 MODELS = ("resnet18", "resnet50", "mobilenet_v3_small", "efficientnet_b0", "regnet_y_400mf", "squeezenet1_1")
 CLASSES = (10, 100, 1000)
 ROUND_TO = (None, 2, 4, 8, 16)

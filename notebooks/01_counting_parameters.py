@@ -14,7 +14,7 @@
 # **Track**: core
 # **Study time**: about 20 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 6 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 5 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -163,7 +163,7 @@ assert not mismatches and sum(r["params"] for r in layers) == params
 
 # %% [markdown]
 # By layer type, the convolutions hold almost everything; BatchNorm is a rounding error in the
-# parameter count (keep it in mind: it matters in notebook 03):
+# parameter count (keep it in mind: notebook 03 shows that it keeps `1-p` of itself, not `(1-p)²`):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -228,17 +228,17 @@ Markdown(format_table(stages, [("stage", "stage", ""), ("params", "params", ",d"
 # %% [markdown]
 # ### Exercise `01-conv2d-params`: the formula as a function
 #
-# Write `my_conv2d_params(c_in, c_out, k, groups, bias)`, returning the parameter count of
+# Write `conv2d_params(c_in, c_out, k, groups, bias)`, returning the parameter count of
 # `nn.Conv2d(c_in, c_out, k, groups=groups, bias=bias)`. The check compares it with real layers,
 # grouped and depthwise ones included.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-def my_conv2d_params(c_in, c_out, k, groups=1, bias=True):
+def conv2d_params(c_in, c_out, k, groups=1, bias=True):
     raise NotImplementedError  # your formula here
 
 
-passed = helpers.checks.check("01-conv2d-params", my_conv2d_params)
+passed = helpers.checks.check("01-conv2d-params", conv2d_params)
 
 # %%
 # Reference solution, once you have tried:
@@ -247,17 +247,17 @@ passed = helpers.checks.check("01-conv2d-params", my_conv2d_params)
 # %% [markdown]
 # ### Exercise `01-count`: parameters and MACs with Torch-Pruning's counter
 #
-# Write `my_count(model, example_inputs)`, returning the model's `(parameters, MACs)` in that order,
+# Write `count(model, example_inputs)`, returning the model's `(parameters, MACs)` in that order,
 # both as Torch-Pruning counts them with `tp.utils.count_ops_and_params`. The check runs it on a fresh
 # ResNet-18, a MobileNetV3-Small and a small CNN, and compares with Torch-Pruning's counter.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-def my_count(model, example_inputs):
+def count(model, example_inputs):
     raise NotImplementedError  # your code here: return (parameters, MACs)
 
 
-passed = helpers.checks.check("01-count", my_count)
+passed = helpers.checks.check("01-count", count)
 
 # %%
 # Reference solution, once you have tried:

@@ -14,7 +14,7 @@
 # **Track**: core
 # **Study time**: about 25 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 5 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 7 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -176,7 +176,7 @@ assert largest_k1["tensor"] == "classifier.3.weight" and norm_share > share
 assert largest_k1["before"] / result_mobile.params_before > 5 * row_of["fc.weight"]["before"] / result.params_before
 
 # %% [markdown]
-# MobileNetV3-Small lands much further below the rule than ResNet-18. Its depthwise weights keep
+# MobileNetV3-Small lands well below the rule (the "removed" line above). Its depthwise weights keep
 # `k`, and so do the biases of its squeeze-and-excitation layers and of its classifier's first layer;
 # BatchNorm weighs more than in ResNet-18. But the biggest `k¹` tensor is not a depthwise
 # convolution: it is the last classifier layer, whose outputs (the classes) are fixed, and it holds a
@@ -202,8 +202,8 @@ assert closed > 0.75
 # %% [markdown]
 # With 10 classes the same backbone lands close to the rule: most of the 1000-class model's gap came
 # from the classes it must keep. A fixed classifier weighs most in a small model,
-# and holds it below the rule; the same network built for a task with few classes loses more. Later
-# notebooks refer to this measurement.
+# and holds it below the rule; the same network built for a task with few classes loses more.
+# Notebook 05's explorer lets you switch the head between 10, 100 and 1000 classes.
 #
 # ## A parameter budget when the rule bends
 #

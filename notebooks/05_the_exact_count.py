@@ -16,7 +16,7 @@
 # **Track**: core
 # **Study time**: about 35 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 9 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 10 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -165,7 +165,7 @@ assert all(params_at(tensors, q) == predictor.params(q) for q in grid)
 
 # %%
 CHECKED = ["resnet18", "regnet_y_400mf", "efficientnet_b0", "mobilenet_v3_small", "squeezenet1_1"]
-models = CHECKED if helpers.env.quick() else [n for n in zoo.names() if n != "mobilenet_v2"]
+models = CHECKED if helpers.env.quick() else list(zoo.names())
 predictors = {"resnet18": predictor}  # built above
 for name in tqdm([n for n in models if n not in predictors], disable=helpers.env.progress_disabled()):
     net, inputs, ignored_layers = zoo.build(name, device=device)
@@ -226,7 +226,7 @@ if not helpers.env.quick():  # full mode: the rest of the zoo
     display(Markdown(format_table([shares_row(n) for n in models if n not in CHECKED], SHARE_COLUMNS)))
 
 # %% [markdown]
-# The predictor is cheap to evaluate, so it can scan `p` finely. Its curves (exact: the last section
+# The predictor is cheap to evaluate, so it can scan `p` finely. Its curves (exact: the next section
 # checks them against Torch-Pruning) next to the rule:
 
 # %%

@@ -16,7 +16,7 @@
 # **Track**: core
 # **Study time**: about 35 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 11 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 12 s in quick mode (2-core CPU); about 65 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -112,10 +112,11 @@ assert tuple(model(example_inputs).shape) == (1, 1000)
 
 # %% [markdown]
 # Each step's ratio is counted from the original widths (`k·p/n` after step `k` of `n`), and after
-# every step the model has exactly the count of a single step to that ratio: a local pruner's widths
-# depend on the ratio reached, not on the way there. `helpers.pruning.prune(model, example_inputs,
-# p, ignored_layers)` is this pruner with one step and the counts around it (its docstring shows the
-# call), so the rest of the notebook prunes a model in a line. What goes wrong when `ignored_layers`
+# every step the model has exactly the count of a single step to that ratio: without `round_to`, a
+# local pruner's widths depend on the ratio reached, not on the way there (with it, each step rounds
+# against the current width and the path can matter). `helpers.pruning.prune(model, example_inputs,
+# p, ignored_layers)` is this pruner with one step and the counts around it (the docstring of
+# `helpers.pruning.make_pruner`, which it calls, shows the `BasePruner` call), so the rest of the notebook prunes a model in a line. What goes wrong when `ignored_layers`
 # is left out is measured in 14 · Torch-Pruning pitfalls, section "The classifier is pruned unless
 # ignored".
 #
@@ -316,8 +317,9 @@ passed = helpers.checks.check("06-save-reload", save_and_reload)
 #
 # - Pruning is Torch-Pruning's `BasePruner(model, example_inputs, importance=..., pruning_ratio=...,
 #   ignored_layers=...)` and `step()`; `tp.utils.count_ops_and_params` counts before and after.
-#   With `iterative_steps=n`, step `k` reaches `k·p/n` of the original widths, and a local pruner
-#   ends each step on the count of one step to that ratio.
+#   With `iterative_steps=n`, step `k` reaches `k·p/n` of the original widths, and without
+#   `round_to` a local pruner ends each step on the count of one step to that ratio (with it, each
+#   step rounds against the current width and the path can matter).
 # - A pruning group is the set of layers that must lose the same channels; residual additions make
 #   one group of a whole stage. One channel of a group costs the sum of what every layer in it
 #   loses; a weight between two groups loses rows with one and columns with the other.

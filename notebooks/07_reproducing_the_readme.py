@@ -15,7 +15,7 @@
 # **Track**: elective
 # **Study time**: about 30 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 21 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 24 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -142,7 +142,7 @@ Markdown(format_table(table, [("p", "channel ratio", ".2f"), ("params", "params 
                               ("readme_macs", "README", ".2f")]))
 
 # %% [markdown]
-# Every parameter and MAC count of the README, to the printed digit, from random weights.
+# Every parameter and MAC count of the README's log compared here, to the printed digit, from random weights.
 #
 # ## 2. Latency: what these timings support
 #

@@ -14,7 +14,7 @@
 # **Track**: core
 # **Study time**: about 35 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 10 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 13 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -101,7 +101,8 @@ assert predictor.reduction(p_close) < 0.55 <= predictor.reduction(p_least)
 # %% [markdown]
 # The rule over-promises: at its `p`, ResNet-18 loses less than half its parameters, because some
 # tensors shrink like `(1-p)` only. The smooth polynomial `A k² + B k + C` (`k = 1-p`, notebook 05)
-# already explains most of the gap; exercise `08-p-for-budget` inverts it. The solver works on the
+# accounts for those tensors; exercise `08-p-for-budget` inverts it, and comparing its `p` with the
+# solver's shows how much of the gap it closes. The solver works on the
 # exact integer counts, so it also knows the rounding; exercise `08-meet-budget` asks for a budget
 # met on a model the check builds.
 #
@@ -168,9 +169,10 @@ report.save(fig, "08_budget_miss");
 #
 # ## 4. Solver vs. a bisection that prunes
 #
-# Without a predictor, the honest way to meet a budget is to prune and count: bisect on `p`, prune a
+# Without a predictor, the honest way to find `p` is to prune and count: bisect on `p`, prune a
 # copy of the model at each step, stop when the count is within a tolerance (0.2 points here).
-# `budget.bisect_by_pruning` does that. The solver pays once for building its dependency graph, then
+# `budget.bisect_by_pruning` does that and returns the closest count it tried, which can fall short
+# of the target; to meet a budget, keep the smallest tried `p` whose reduction reaches it. The solver pays once for building its dependency graph, then
 # answers every target quickly.
 
 # %%
@@ -335,8 +337,9 @@ passed = helpers.checks.check("08-p-for-budget", p_for_budget)
 #
 # Write `meet_budget(model, example_inputs, ignored_layers, target)`: a channel ratio `p` whose local
 # pruning (the `ignored_layers` kept) removes **at least** the fraction `target` of the model's
-# parameters, with no more pruning than that needs (within half a percentage point). Sections 2 and
-# 4 show two ways; leave the model as it was. The check builds fresh models of its own (a ResNet-18
+# parameters, with no more pruning than that needs (within half a percentage point). Section 2 shows
+# the direct way; a bisection as in section 4 works only if it keeps the smallest `p` that reaches
+# the target, not the closest. Leave the model as it was. The check builds fresh models of its own (a ResNet-18
 # and a MobileNetV3-Small), prunes a copy at your `p` with Torch-Pruning and counts: the rule's
 # inverse, or the closest count, will not do.
 
@@ -355,12 +358,14 @@ passed = helpers.checks.check("08-meet-budget", meet_budget)
 # %% [markdown]
 # ## Summary
 #
-# - The rule's inverse `1-√(1-r)` over-promises on real CNNs, by several points on the small ones
-#   (notebook 03 says why). `ParameterModel.solve` lands within a fraction of a point on every model
+# - The rule's inverse `1-√(1-r)` misses on real CNNs: short by several points on the small ones
+#   (notebook 03 says why), and past the target on some models with grouped convolutions, which round
+#   inside small groups (notebook 04). `ParameterModel.solve` lands within a fraction of a point on every model
 #   where the count does not jump, as pruning confirms; where it jumps, no uniform ratio does better.
 # - The closest count is not a budget met: `solve(target, at_least=True)` gives the least reduction
 #   that reaches the target.
-# - A bisection that prunes at every try gets there too, many times slower; it is the tool for
+# - A bisection that prunes at every try gets within its tolerance too (the closest count, not a
+#   budget met unless it keeps the smallest `p` that reaches it), many times slower; it is the tool for
 #   settings the solver does not model, such as `pruning_ratio_dict`, which gives the groups of a
 #   module their own ratio (sparing a stage makes the rest pay with a higher ratio), or global
 #   pruning. Bisect with the settings of the real run.
@@ -418,4 +423,4 @@ passed = helpers.checks.check("08-meet-budget", meet_budget)
 #   ([arXiv:1810.05270](https://arxiv.org/abs/1810.05270)): uniform ratios versus per-layer ratios
 #   found by global ranking, compared after training.
 #
-# Next: **09 · MACs and latency**.
+# Next: **09 · MACs and latency** (elective), or on the core track **10 · The cost of over-pruning**.

@@ -17,7 +17,7 @@
 # **Track**: elective
 # **Study time**: about 35 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 38 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 41 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -437,7 +437,7 @@ passed = helpers.checks.check("09-speedup", speedup)
 #
 # A pruned model runs `S` times faster with `M` times fewer MACs. Assuming a fraction `f` of the
 # dense time does not shrink and the rest shrinks with the MACs, `S = 1 / (f + (1-f)/M)`. Write
-# `fixed_fraction(S, M)` returning `f`: the formula behind `latency.fixed_fraction` of section 4.
+# `fixed_fraction(S, M)` returning `f`: the formula behind the fixed fraction of section 4.
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -13,7 +13,7 @@
 # **Track**: core
 # **Study time**: about 30 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 44 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 43 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -223,7 +223,7 @@ print(f"after {PLAN.finetune_steps} fine-tuning steps: the learner's model lost 
 # Three things to read in this table.
 #
 # - **Right after pruning**, both models lose most of their accuracy. Pruning removed input channels
-#   of every convolution, so each layer's outputs no longer have the mean and variance its batch norm
+#   of every convolution after the first, so each layer's outputs no longer have the mean and variance its batch norm
 #   stored during training. The network is damaged less than this number suggests.
 # - **Refreshing the batch-norm statistics** (no training) brings back part of the accuracy, less
 #   for the model that lost more channels. It is the accuracy the pruned weights themselves give,
@@ -379,7 +379,7 @@ passed = helpers.checks.check("10-prune-refresh-tune", prune_refresh_tune)
 #
 # <details><summary>Answer</summary>
 #
-# Each convolution lost some of its input channels, so its outputs no longer have the mean and
+# Each convolution after the first lost some of its input channels, so its outputs no longer have the mean and
 # variance that the following batch norm stored during training; the normalisation is off. Running
 # the training images through the pruned model re-estimates those statistics, and the remaining
 # weights work again. What is still missing after that is what the removed channels computed, which
@@ -427,4 +427,4 @@ passed = helpers.checks.check("10-prune-refresh-tune", prune_refresh_tune)
 # This notebook's method is thin (a short fine-tune, a cut-off read on the test set, a model at
 # ceiling, no control): notebook 11 repeats the study the way a reviewer would accept it.
 #
-# Next: **11 · What pruning buys**.
+# Next: **11 · What pruning buys** (elective), or on the core track **13 · Beyond CNNs: transformers**.

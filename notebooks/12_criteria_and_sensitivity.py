@@ -16,7 +16,7 @@
 # **Track**: elective
 # **Study time**: about 50 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 84 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 1.5 min in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -391,7 +391,7 @@ Markdown(format_table(gains, [("arm", "minus uniform, same seed", "", "left"), (
 # above says after Holm's correction, and nothing more; the one verdict asserted is the one the
 # layout was built for (more accuracy right after pruning, at no more parameters). A layout "at the
 # same parameters" that spends more MACs than uniform (the ratio printed above) is not a free gain
-# in speed, and the reverse holds for the MAC layout.
+# in speed; check the other unit of every layout (both ratios are printed above).
 #
 # Two cautions. The scan prunes one layer at a time, and layers interact: the greedy ratios are a
 # ranking to measure, not a prediction of accuracy. And the scan, the ratios and the learning rates
@@ -477,7 +477,7 @@ passed = helpers.checks.check("12-next-layer", next_layer)
 #   the layers; the exact predictor counts each layer's parameters and MACs per channel.
 # - Non-uniform ratios are built for one unit: at the same parameters they may spend more MACs, and
 #   the reverse. Compare them with uniform at equal parameters and at equal MACs, checked by the
-#   predictor before pruning and by counting after.
+#   predictor before pruning (and the parameters counted after).
 
 # %% [markdown]
 # ## Questions
@@ -487,9 +487,9 @@ passed = helpers.checks.check("12-next-layer", next_layer)
 # <details><summary>Answer</summary>
 #
 # It is the control: a criterion is only worth its cost if it beats choosing channels at random, at
-# the same budget and with the same fine-tune. Where a fine-tune long enough narrows every
-# criterion's accuracy to near random's, the choice of channels matters less than how many each
-# layer keeps.
+# the same budget and with the same fine-tune. Where a fine-tune long enough brings every criterion
+# within noise of random, as here, the choice of channels stops mattering at that budget; section 4
+# finds the same, after the fine-tune, for how many channels each layer keeps.
 #
 # </details>
 #

@@ -7,18 +7,18 @@
 # - prune a LLaMA-style decoder the way Torch-Pruning's own LLM example does (whole heads removed,
 #   every head's dimensions kept, `round_to`), and see why rotary position embeddings rule out the
 #   alternative, pruning head dimensions (measured, not just told);
-# - see why a small language model with a large vocabulary lands far below the rule and a large one
-#   close to it;
+# - see why a small language model with a large vocabulary lands far below the rule and a wider one
+#   closer to it;
 # - know what Torch-Pruning does with grouped-query attention and tied embeddings;
 # - name the heads of a ViT's `nn.MultiheadAttention` for Torch-Pruning, and write both pruners
 #   yourself.
 #
-# **Prerequisites**: 02 · The quadratic law, 05 · The exact count, 06 · Pruning real CNNs.
+# **Prerequisites**: 02 · The quadratic law, 05 · The exact count, 06 · Pruning real CNNs with Torch-Pruning.
 #
 # **Track**: core
 # **Study time**: about 40 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 11 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 14 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -210,6 +210,7 @@ by_p = {r["p"]: r for r in recipe_rows}
 assert [by_p[q]["heads_removed"] for q in (0.1, 0.3, 0.5)] == [math.ceil(q * h) / h for q in (0.1, 0.3, 0.5)]
 assert by_p[0.1]["removed"] > by_p[0.1]["law"] and by_p[0.3]["removed"] > by_p[0.3]["law"]
 assert by_p[0.5]["removed"] == by_p[0.5]["law"] and by_p[0.9]["heads"] == f"{h} of {h}" and math.ceil(0.9 * h) == h
+assert by_p[0.9]["removed"] < by_p[0.9]["law"]  # no head can go: less than every width pruned by p
 display(Markdown(format_table(recipe_rows, [
     ("p", "p", ".1f"), ("heads", "heads left", ""), ("hidden", "hidden size", "d"), ("mlp", "MLP", "d"),
     ("params", "params (Torch-Pruning)", ",d"), ("predicted", "predicted", ",d"), ("removed", "removed", ".3f"),
@@ -233,7 +234,8 @@ Markdown(f"At `p = 0.1` the recipe already removes {by_p[0.1]['heads_removed']:.
          f"{by_p[0.1]['removed']:.3f} of the parameters, more than the {by_p[0.1]['law']:.3f} of every width pruned "
          f"by `p`; at `p = 0.3` half the heads go already ({by_p[0.3]['removed']:.3f} against {by_p[0.3]['law']:.3f}). "
          f"At `p = 0.9`, `⌈0.9 × {h}⌉ = {math.ceil(0.9 * h)}` would remove every head: Torch-Pruning, which never "
-         f"empties a group, leaves the attention whole and prunes the rest. Every count is `ParameterModel`'s, given "
+         f"empties a group, keeps all {h} heads and prunes the hidden size and the MLP, so it removes less "
+         f"than every width pruned by `p` ({by_p[0.9]['removed']:.3f} against {by_p[0.9]['law']:.3f}). Every count is `ParameterModel`'s, given "
          f"the same arguments, to the parameter. Head dimensions at `p = 0.5` remove as many parameters as the "
          f"recipe, {dims_params:,} left, from a model of another shape: all {attn.num_heads} heads at "
          f"{attn.q_proj.out_features // attn.num_heads} dimensions instead of {h - math.ceil(0.5 * h)} at {d // h}.")
@@ -324,7 +326,7 @@ Markdown(f"Whole heads leave every head that stays as it was: all {hd} of its di
 #
 # `B` holds the embedding and the LM head, `V × d` each: they grow with the hidden size, the blocks'
 # `A` with its square. At the same vocabulary, a narrow model carries a large `B` share and should
-# land far below the rule, a wide one close to it. The course's two decoders (`zoo.DECODERS`) share a
+# land far below the rule, a wide one closer to it. The course's two decoders (`zoo.DECODERS`) share a
 # 32,000-token vocabulary at two widths. Each is predicted, then pruned at `p = 0.5` with the LLM
 # recipe through the helpers (`helpers.pruning.prune_copy`, which adds `num_heads` and applies
 # `after_pruning` itself; `helpers.pruning.pruner_kwargs` gives `ParameterModel` the same
@@ -549,7 +551,8 @@ passed = helpers.checks.check("13-vit-pruner", prune_vit)
 # - Torch-Pruning's LLM recipe prunes whole heads (`num_heads`, `prune_num_heads=True`,
 #   `head_pruning_ratio=p`: `⌈p·h⌉` of `h`), keeps every head's dimensions (`prune_head_dims=False`)
 #   and rounds the other widths (`round_to=4`); it removes more than every width pruned by `p` where
-#   `⌈p·h⌉/h > p`, and the same where they are equal. `ParameterModel` predicts it to the parameter.
+#   `p·h` is not whole and `⌈p·h⌉ < h`, the same where `p·h` is whole, and less where `⌈p·h⌉ = h` (no
+#   head can go: `p = 0.9` above). `ParameterModel` predicts it to the parameter.
 # - Pruning head dimensions instead (Torch-Pruning's default) removes the same parameters from another
 #   model; under rotary position embeddings the kept dimensions are rotated with other partners at
 #   other angles and the attention scores move, which is why the recipe keeps them.

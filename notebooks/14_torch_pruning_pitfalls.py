@@ -15,7 +15,7 @@
 # **Track**: elective
 # **Study time**: about 30 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 9 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 11 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -84,7 +84,7 @@ def build(name):
 # | The classifier is pruned unless ignored | the model answers fewer classes, without an error | `ignored_layers=[classifier]` |
 # | A pruned model does not load into a fresh one | `load_state_dict` raises size mismatches | `tp.state_dict` and `tp.load_state_dict`, or the pruning history |
 # | max_pruning_ratio is checked before a step | layers lose more than the cap | the cap as the ratio, or in `pruning_ratio_dict` |
-# | Iterative global pruning removes fewer parameters | the same channels as one step, fewer parameters | count after pruning; search `p` on the schedule you use |
+# | Iterative global pruning removes fewer parameters | as many channels as one step, fewer parameters | count after pruning; search `p` on the schedule you use |
 # | Taylor importance without gradients | `step()` raises `AttributeError` | a backward pass on a loss, then a new pruner |
 # | A ViT told nothing about its heads | the pruned ViT fails at its first forward pass | `out_channel_groups={attention: heads}`, then `hidden_dim` |
 # | Global pruning that grows the model (#417) | a higher ratio leaves a larger model | `isomorphic=True` (or local pruning) |
@@ -372,7 +372,7 @@ Markdown(format_table(vit_rows, [("told", "told (p = 0.1)", "", "left"), ("hidde
 # [Torch-Pruning issue #417](https://github.com/VainF/Torch-Pruning/issues/417) prunes a ViT with
 # *global* pruning, `round_to` set to the number of heads and the class token and position embedding
 # passed as unwrapped parameters, over a range of ratios: at high ratios the model is larger than at
-# lower ones. The same call on the small ViT, next to Torch-Pruning's own remedy, `isomorphic=True`
+# lower ones. The issue's call, its classifier ignored, on the small ViT, next to Torch-Pruning's own remedy, `isomorphic=True`
 # (Isomorphic Pruning, Fang et al.), which ranks globally only among groups of the same structure, and to
 # local pruning:
 
