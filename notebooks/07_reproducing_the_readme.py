@@ -15,7 +15,7 @@
 # **Track**: elective
 # **Study time**: about 30 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 24 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 29 s in quick mode (2-core CPU); about 47 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -317,8 +317,8 @@ Markdown(f"At p={least['p']:g} (MAC ratio {least['mac_ratio']:.2f}) the convolut
 # ## 3. The same, with the classifier protected
 #
 # The README's benchmark ignores no layer, so its last step leaves a model with fewer than 1000
-# outputs. In practice the classifier goes into `ignored_layers`. The same schedule with
-# `round_to=2` and the classifier ignored; the exact predictor (one-step pruning) is built first, and
+# outputs. In practice the classifier goes into `ignored_layers`. A sweep with `round_to=2` and the
+# classifier ignored; the exact predictor (one-step pruning) is built first, and
 # the sweep's steps are checked against it:
 
 # %%
@@ -346,7 +346,7 @@ Markdown(format_table(both, [("p", "channel ratio", ".2f"), ("rule", "rule", ".1
                              ("protected_macs", "MACs (G), fc ignored", ".3f")]))
 
 # %% [markdown]
-# Why the numbers move: the fc layer holds a 2048 × 1000 weight. Pruned as the README does, it loses
+# Why the numbers move: the fc layer holds a `fc.in_features × 1000` weight. Pruned as the README does, it loses
 # rows and columns, `(1-p)²` like the convolutions; protected, it keeps its 1000 outputs and shrinks
 # like `(1-p)` only. The two final models have the same body, so their whole difference is the
 # classifier's lost outputs:
@@ -406,7 +406,7 @@ passed = helpers.checks.check("07-fc-params", fc_params)
 #   ratio; the profiler table shows how much of the time here is in the convolutions and how much it
 #   shrank.
 # - Its configuration prunes the classes; that is why it follows `1-(1-p)²` within a point. With the
-#   classifier protected, the same schedule removes less, and the whole difference is the lost classes.
+#   classifier protected, the sweep removes less, and the whole difference is the lost classes.
 
 # %% [markdown]
 # ## Questions
@@ -439,7 +439,7 @@ passed = helpers.checks.check("07-fc-params", fc_params)
 # <details><summary>Answer</summary>
 #
 # The classifier is one matrix-vector product per image, a tiny part of the MACs, but its
-# 2048 × 1000 weight is a visible share of the parameters. Protected, it keeps its 1000 outputs and
+# weight is a visible share of the parameters. Protected, it keeps its 1000 outputs and
 # shrinks like `(1-p)` instead of `(1-p)²`: many parameters stay, almost no MACs.
 #
 # </details>

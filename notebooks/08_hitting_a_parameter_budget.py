@@ -14,7 +14,7 @@
 # **Track**: core
 # **Study time**: about 35 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 13 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 14 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -163,8 +163,8 @@ report.save(fig, "08_budget_miss");
 # %% [markdown]
 # The rule's `p` misses most on the models with many `(1-p)` tensors (notebook 03); the solver's
 # miss is the rounding left by integer channel counts, a small fraction of a point. Where many groups
-# lose a channel at the same ratio, the count jumps and no uniform ratio gets closer: RegNet-Y's
-# shared group widths do that (listed above in full mode); such a budget needs non-uniform ratios
+# lose a channel at the same ratio, the count jumps and no uniform ratio gets closer (every miss of
+# half a point or more in the table is on a RegNet, asserted above); such a budget needs non-uniform ratios
 # (`pruning_ratio_dict`, section 5).
 #
 # ## 4. Solver vs. a bisection that prunes
@@ -303,7 +303,7 @@ Markdown(f"On MobileNetV3-Small the ratio for half the parameters removes {mobil
          f"per image, not one per position of a feature map), while its stem and depthwise convolutions, which "
          f"slide over large feature maps, hold {sum(mob['params'].get(k, 0) for k in KEEP_K):.1%} of the "
          f"parameters and {sum(mob['macs'].get(k, 0) for k in KEEP_K):.1%} of the MACs. On ResNet-18 the two "
-         f"roughly trade places: its classifier holds {res['params']['classifier (outputs fixed)']:.1%} of the "
+         f"are both small: its classifier holds {res['params']['classifier (outputs fixed)']:.1%} of the "
          f"parameters, its stem {res['macs']['stem (input channels fixed)']:.1%} of the MACs, and here the two "
          f"budgets get one ratio. A MAC budget needs its own: `solve(r, by=\"macs\")`.")
 

@@ -17,7 +17,7 @@
 # **Track**: elective
 # **Study time**: about 35 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 41 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 44 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -293,13 +293,21 @@ if gpu:
     assert all(r["speedup"] < r["activation_ratio"] for r in top) and all(r["batch"] != big for r in above)
     assert all(r["speedup"] > r["activation_ratio"] - 0.35 for r in half)
     assert max(r["speedup"] for r in third) < min(r["activation_ratio"] for r in third) - 0.05
+    # ResNet-50 at p=0.5 is the same network with and without round_to=8 (section 1): two timings of one
+    # network, so their ratio is how finely this record tells times apart at that batch
+    noise = {b: max(max(by[k]["ms"], by[(k[0], "p=0.5, round_to=8", *k[2:])]["ms"])
+                    / min(by[k]["ms"], by[(k[0], "p=0.5, round_to=8", *k[2:])]["ms"])
+                    for k in by if k[:3] == ("resnet50", "p=0.5", b)) for b in batches}
+    near = [r for r in top if r["speedup"] * noise[big] >= r["activation_ratio"]]
     readings.append(
-        f"2. **The activation ratio.** At batch {big} none of the {len(top)} pruned rows reaches its activation "
-        f"ratio. At `p=0.5` they come close: speed-ups {span(half, 'speedup')} against activation ratios "
+        f"2. **The activation ratio.** At batch {big} none of the {len(top)} pruned rows exceeds its activation "
+        f"ratio; {len(near)} {'reaches' if len(near) == 1 else 'reach'} it within the record's timing gap there ({noise[big] - 1:.1%}, reading 4). "
+        f"At `p=0.5` they come close: speed-ups {span(half, 'speedup')} against activation ratios "
         f"{span(half, 'activation_ratio')}. At `p=0.3` without rounding they do not: {span(third, 'speedup')} "
         f"against {span(third, 'activation_ratio')}. No one ratio of section 1 fits every row; at "
         f"smaller batches {len(above)} rows (batch {', '.join(map(str, sorted({r['batch'] for r in above})))}) "
-        "exceed the activation ratio.")
+        f"exceed the activation ratio, {sum(r['speedup'] <= r['activation_ratio'] * noise[r['batch']] for r in above)} "
+        f"of them by less than the timing gap at their batch.")
 
     at_big = [(m, v, cl) for m, v, b, d, cl in by if b == big and d == "fp32"]
     assert all(by[(m, v, big, "bf16", cl)]["ms"] < by[(m, v, big, "fp32", cl)]["ms"] for m, v, cl in at_big)
@@ -463,7 +471,7 @@ passed = helpers.checks.check("09-fixed-fraction", fixed_fraction)
 #   convolutions run in TF32 unless `torch.backends.cudnn.allow_tf32` is turned off.
 # - In the GPU record no pruned variant reaches its MAC ratio. Most of the batch-1 time does not grow
 #   with the batch, and at `p=0.5` the batch-1 speed-ups are smaller than those at the largest batch.
-#   At the largest batch every speed-up stays below the activation ratio, close to it at `p=0.5`, far
+#   At the largest batch no speed-up exceeds the activation ratio: close to it at `p=0.5`, far
 #   from it at `p=0.3` without rounding: neither count predicts the time. There, bf16 with
 #   `channels_last` makes every dense model faster and every speed-up smaller, and `round_to=8` makes
 #   `p=0.3` faster in every setting.

@@ -13,7 +13,7 @@
 # **Track**: core
 # **Study time**: about 30 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 43 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
+# **Run time** (from `figures/notebook_times.csv`): about 45 s in quick mode (2-core CPU); about 54 s in full mode (NVIDIA H100 80GB HBM3).
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -213,9 +213,13 @@ gap_finetuned = mean([r.acc_test for r in solver]) - mean([r.acc_test for r in l
 drop_learner = mean([acc_baseline[r.seed] - r.acc_test for r in learner])
 drop_solver = mean([acc_baseline[r.seed] - r.acc_test for r in solver])
 assert gap_refreshed > 0 and gap_finetuned > 0
+by_seed = {r.seed: r for r in solver}
+assert all(by_seed[r.seed].acc_test_pruned > r.acc_test_pruned for r in learner)  # on every seed, not only on average
 print(f"seed {same.seed}, solver: prune_and_fine_tune gives {same.acc_test:.1%} after the fine-tune, the cells "
       f"above {written_out['tuned']:.1%}")
-print(f"after refreshing batch norm, the solver's model is {100 * gap_refreshed:.1f} points more accurate")
+print(f"after refreshing batch norm, the solver's model is {100 * gap_refreshed:.1f} points more accurate "
+      f"(seed by seed, solver / learner: "
+      + ", ".join(f"{by_seed[r.seed].acc_test_pruned:.2f} / {r.acc_test_pruned:.2f}" for r in learner) + ")")
 print(f"after {PLAN.finetune_steps} fine-tuning steps: the learner's model lost {100 * drop_learner:.1f} points "
       f"of accuracy, the solver's {100 * drop_solver:.1f} (mean over {len(PLAN.seeds)} seeds)")
 
@@ -223,10 +227,10 @@ print(f"after {PLAN.finetune_steps} fine-tuning steps: the learner's model lost 
 # Three things to read in this table.
 #
 # - **Right after pruning**, both models lose most of their accuracy. Pruning removed input channels
-#   of every convolution after the first, so each layer's outputs no longer have the mean and variance its batch norm
-#   stored during training. The network is damaged less than this number suggests.
+#   of every convolution after the first, so each layer's outputs no longer have the mean and
+#   variance its batch norm stored during training. The network is damaged less than this number suggests.
 # - **Refreshing the batch-norm statistics** (no training) brings back part of the accuracy, less
-#   for the model that lost more channels. It is the accuracy the pruned weights themselves give,
+#   for the model that lost more channels, on every seed (printed above). It is the accuracy the pruned weights themselves give,
 #   before any training.
 # - **After the same short fine-tune**, the model the learner meant to halve trails the model that
 #   was really halved: with the same trained weights and the same fine-tune, removing about a quarter

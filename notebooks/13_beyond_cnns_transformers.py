@@ -18,7 +18,7 @@
 # **Track**: core
 # **Study time**: about 40 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 14 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 13 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -424,8 +424,8 @@ print(f"tied, p = 0.1: {tied_before:,} -> {tp_tied:,} parameters; lm_head.weight
 print(f"ParameterModel refuses to predict: {', '.join(refused)}")
 assert model.lm_head.weight is not model.embed_tokens.weight and tp_tied > tied_before
 assert refused == ["grouped-query", "tied"]
-Markdown(f"With grouped-query attention, Torch-Pruning removes query heads, the same number for every key-value "
-         f"head, and keeps the key and value projections whole; with head dimensions pruned too, the queries and "
+Markdown(f"With grouped-query attention, the recipe removes query heads and keeps both key-value heads (the "
+         f"table above); with head dimensions pruned too, the queries and "
          f"the keys no longer agree on a head's width and the model cannot run. A tied embedding is pruned once per "
          f"owner and the tie is lost: at `p = 0.1` the pruned model holds {tp_tied:,} parameters, more than the "
          f"{tied_before:,} it started with. `ParameterModel` refuses both and its message names the way out: prune "
@@ -441,7 +441,8 @@ Markdown(f"With grouped-query attention, Torch-Pruning removes query heads, the 
 # is `out_channel_groups={attention: attention.num_heads}` for every `nn.MultiheadAttention`: the
 # hidden size's group is then pruned per head, the same number of channels in each head's slice.
 # After `step()` the ViT must also be told its new width, `model.hidden_dim`, which its forward pass
-# reads and the pruner leaves as it was: the patch embedding's channels,
+# reads and the pruner leaves as it was (14 runs both fixes and the forward pass; exercise
+# `13-vit-pruner` checks yours): the patch embedding's channels,
 # `model.conv_proj.out_channels` (the second fix of `helpers.pruning.after_pruning`). `ParameterModel`
 # takes the same argument; ViT-B/16 at `p = 0.1`:
 
