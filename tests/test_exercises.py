@@ -34,3 +34,18 @@ def test_unknown_exercise_is_named():
 def test_reveal_prints_the_solution(capsys):
     checks.reveal(NAMES[0])
     assert "def " in capsys.readouterr().out
+
+
+def test_an_exercise_about_torch_pruning_code_refuses_the_course_helper_that_wraps_it(capsys):
+    from helpers import sweep, training
+
+    def by_helper(model, example_inputs, layer):
+        return sum(r["params_per_channel"] for r in sweep.group_layers(model, example_inputs, layer))
+
+    assert not checks.check("06-channel-cost", by_helper)
+    assert not checks.check("10-prune-refresh-tune", lambda m, d, p, s: training.prune_and_fine_tune(m, d, p, s).model)
+    out = capsys.readouterr().out
+    assert "helpers.sweep.group_layers is the course's helper" in out
+    assert "helpers.training.prune_and_fine_tune is the course's helper" in out
+    assert sweep.group_layers.__module__ == "helpers.sweep"  # restored after the check
+    assert training.prune_and_fine_tune.__module__ == "helpers.training"

@@ -6,13 +6,14 @@ calls ``check(name, answer)`` and reads "passed" or what is wrong; an instructor
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["check", "reveal", "solution", "for_notebook", "EXERCISES", "Exercise", "exercise", "Wrong", "as_number", "call", "expect_close", "expect_equal", "expect_function"]
+__all__ = ["check", "reveal", "solution", "for_notebook", "EXERCISES", "Exercise", "exercise", "Wrong", "as_number", "call", "expect_close", "expect_equal", "expect_function", "refusing"]
 
 
 class Wrong(Exception):
@@ -114,8 +115,31 @@ def call(fn, what: str, *args, label: str | None = None):
         return fn(*args)
     except NotImplementedError:
         raise Wrong(f"{what} is not written yet (it raises NotImplementedError)") from None
+    except Wrong:  # a hint raised while it ran (e.g. by ``refusing``): pass it on as it is
+        raise
     except Exception as err:  # a learner's bug: show it as a hint, not a traceback
         raise Wrong(f"{label or what} raised {type(err).__name__}: {err}") from None
+
+
+@contextlib.contextmanager
+def refusing(*targets):
+    """While the block runs, each ``(module, name)`` of the course's own helpers raises Wrong when called:
+    an exercise that asks for the Torch-Pruning code must not be passed by the helper that wraps it."""
+    saved = [(module, name, getattr(module, name)) for module, name in targets]
+
+    def refuse(module, name):
+        def refused(*args, **kwargs):
+            raise Wrong(f"{module.__name__}.{name} is the course's helper for this: write it with Torch-Pruning's "
+                        "own calls, as the exercise asks")
+        return refused
+
+    for module, name, _ in saved:
+        setattr(module, name, refuse(module, name))
+    try:
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
 
 
 def expect_close(got, expected: float, tol: float, what: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 
 from ..counting import n_params
-from . import Wrong, call, exercise, expect_close, expect_equal
+from . import Wrong, call, exercise, expect_close, expect_equal, refusing
 
 NB10 = "10_the_cost_of_overpruning"
 
@@ -128,10 +128,13 @@ def _call_counting_steps(fn, label: str, *args):
     """``fn(*args)`` and the number of optimiser steps (of any optimiser) it took."""
     from torch.optim.optimizer import register_optimizer_step_post_hook
 
+    from .. import training
+
     taken = [0]
     handle = register_optimizer_step_post_hook(lambda *_: taken.__setitem__(0, taken[0] + 1))
     try:
-        out = call(fn, "prune_refresh_tune", *args, label=label)
+        with refusing(*((training, name) for name in ("prune_and_fine_tune", "fine_tune", "fit", "recalibrate_bn"))):
+            out = call(fn, "prune_refresh_tune", *args, label=label)
     finally:
         handle.remove()
     return out, taken[0]
