@@ -133,7 +133,7 @@ def _call_counting_steps(fn, label: str, *args):
     taken = [0]
     handle = register_optimizer_step_post_hook(lambda *_: taken.__setitem__(0, taken[0] + 1))
     try:
-        with refusing(*((training, name) for name in ("prune_and_fine_tune", "fine_tune", "fit", "recalibrate_bn"))):
+        with refusing((training, "prune_and_fine_tune"), (training, "prune_at_ratios")):  # the whole pipeline
             out = call(fn, "prune_refresh_tune", *args, label=label)
     finally:
         handle.remove()
