@@ -79,9 +79,10 @@ _BLOCK_PY = re.compile(r"(# <!-- course-map:start -->\n).*?(# <!-- course-map:en
 _BLOCK_MD = re.compile(r"(<!-- course-map:start -->\n).*?(<!-- course-map:end -->)", re.DOTALL)
 
 
-def stamp_course_list() -> bool:
+def stamp_course_list(write: bool = True) -> bool:
     """Write ``course_list`` into notebook 00's course-map block, in the .py and the .ipynb alike (only
-    that markdown changes); return True if anything changed. A notebook without the block is left alone."""
+    that markdown changes); return True if anything changed (with ``write=False``: would change). A
+    notebook without the block is left alone."""
     import json
 
     py = next((p for p in sources() if p.stem == START_NOTEBOOK), None)
@@ -92,7 +93,7 @@ def stamp_course_list() -> bool:
     old = py.read_text()
     new = _BLOCK_PY.sub(lambda m: m.group(1) + as_py + m.group(2), old, count=1)
     changed = new != old
-    if changed:
+    if changed and write:
         py.write_text(new)
     ipynb = py.with_suffix(".ipynb")
     if ipynb.exists():
@@ -102,26 +103,18 @@ def stamp_course_list() -> bool:
             if cell["cell_type"] == "markdown" and _BLOCK_MD.search(src):
                 fresh = _BLOCK_MD.sub(lambda m: m.group(1) + content + m.group(2), src, count=1)
                 if fresh != src:
-                    cell["source"] = fresh.splitlines(keepends=True)
-                    ipynb.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
                     changed = True
+                    if write:
+                        cell["source"] = fresh.splitlines(keepends=True)
+                        ipynb.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
                 break
     return changed
 
 
 def course_list_is_current() -> bool:
     """Whether notebook 00's course-map block (.py and .ipynb) holds ``course_list()`` now."""
-    import json
-
-    py = NOTEBOOKS / f"{START_NOTEBOOK}.py"
-    content = course_list()
-    m = _BLOCK_PY.search(py.read_text())
-    if not m or m.group(0) != m.group(1) + "".join(f"# {line}".rstrip() + "\n" for line in content.splitlines()) + m.group(2):
-        return False
-    nb = json.loads(py.with_suffix(".ipynb").read_text())
-    cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
-    return any(_BLOCK_MD.search(c) and _BLOCK_MD.search(c).group(0) == "<!-- course-map:start -->\n" + content
-               + "<!-- course-map:end -->" for c in cells)
+    return _BLOCK_PY.search((NOTEBOOKS / f"{START_NOTEBOOK}.py").read_text()) is not None \
+        and not stamp_course_list(write=False)
 
 
 def reproduce_table() -> str:
