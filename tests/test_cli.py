@@ -29,6 +29,10 @@ def run(*args):
     (["reproduce", "--ratios", ","], "at least one channel ratio"),
     (["latency", "--batches", "0"], "positive integers"),
     (["latency", "--models", "resnet19"], "unknown model 'resnet19'"),
+    (["latency", "--modes", "eager,jit"], "mode must be one of eager, fused, compiled"),
+    (["latency", "--dtypes", "int8"], "dtype must be one of"),
+    (["latency", "--layouts", "nhwc"], "contiguous or channels_last"),
+    (["latency", "--min-run-time", "0"], "must be positive"),
 ])
 def test_bad_arguments(args, reason, capsys, monkeypatch):
     """In-process (the entry point itself is run as a subprocess below): exit code 2, one line."""

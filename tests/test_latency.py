@@ -1,11 +1,15 @@
+import time
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from helpers import latency, results
+from helpers.latency import benchmark
 
 TINY_GRID = {"models": ["mobilenet_v3_small"], "variants": ((0.0, None), (0.5, None)), "batches": (1,),
-             "dtypes": ("fp32",), "channels_last": (False,), "min_run_time": 0.01}
+             "dtypes": ("fp32",), "channels_last": (False,), "modes": ("eager", "fused"), "min_run_time": 0.01}
 
 
 def tiny():
@@ -67,27 +71,194 @@ def test_activation_elements_counts_leaf_outputs():
     assert not any(m._forward_hooks for m in model.modules())  # hooks are removed
 
 
+def _measurement(name, times_ms):
+    spec = benchmark.utils.common.TaskSpec(stmt="call()", setup="", sub_label=name)
+    return benchmark.Measurement(1, [t / 1e3 for t in times_ms], spec)
+
+
 def test_study_rows_relate_each_variant_to_dense(monkeypatch):
-    from types import SimpleNamespace
+    from helpers import pruning, zoo
 
-    from helpers import counting, pruning, zoo
-
-    # a timer that answers 8 ms for the dense model and 2 ms for anything smaller: the speed-up is 4
-    def fake(net, *args, **kwargs):
-        ms = 8.0 if counting.n_params(net) == dense_params else 2.0
-        return SimpleNamespace(median=ms / 1e3, iqr=ms / 1e4, times=[ms / 1e3] * 3)
-
+    # a timer that answers about 8 ms for the dense model and 2 ms for the pruned one: the speed-up is 4
+    recordings = iter([{"dense": [7.9, 8.0, 8.1], "p=0.5": [1.9, 2.0, 2.1]},
+                       {"dense": [8.0, 8.1, 8.2], "p=0.5": [2.0, 2.1, 2.2]}])
+    monkeypatch.setattr(latency, "interleaved",
+                        lambda calls, **kw: {n: _measurement(n, t) for n, t in next(recordings).items()})
     model, inputs, ignored = zoo.build("mobilenet_v3_small")
-    dense_params = counting.n_params(model)
-    monkeypatch.setattr(latency, "time_forward", fake)
-    rows = latency.study(**TINY_GRID)
+    built = latency.build_variants("mobilenet_v3_small", TINY_GRID["variants"])
+    rows = latency.time_variants(built, (1,), ("fp32",), (False,), "cpu")
     assert [r["variant"] for r in rows] == ["dense", "p=0.5"]
     pruned = pruning.prune_copy(model, inputs, 0.5, ignored)
     assert rows[1]["params"] == pruned.params_after and rows[1]["macs"] == pruned.macs_after
     assert rows[1]["mac_ratio"] == pytest.approx(pruned.macs_before / pruned.macs_after)
-    assert rows[1]["speedup"] == 4.0 and rows[0]["speedup"] == 1.0 and rows[1]["iqr_ms"] == pytest.approx(0.2)
+    # the statistics: medians of each recording, and median and IQR of all six blocks together
+    assert (rows[0]["ms_1"], rows[0]["ms_2"]) == (pytest.approx(8.0), pytest.approx(8.1))
+    assert rows[0]["ms"] == pytest.approx(8.05) and rows[1]["ms"] == pytest.approx(2.05)
+    assert rows[1]["iqr_ms"] == pytest.approx(np.quantile([1.9, 2.0, 2.1, 2.0, 2.1, 2.2], 0.75)
+                                              - np.quantile([1.9, 2.0, 2.1, 2.0, 2.1, 2.2], 0.25))
+    assert rows[1]["runs"] == 6 and rows[1]["speedup"] == pytest.approx(8.05 / 2.05) and rows[0]["speedup"] == 1.0
+    assert rows[0]["stable"] is True and rows[1]["stable"] is False  # 2.1 / 2.0: 5% apart, IQR 7% of 2.05
     assert rows[1]["mac_ratio"] > rows[1]["activation_ratio"] > 1  # MACs shrink faster than activations
     assert set(latency.COLUMNS) <= set(rows[1])
+
+
+def test_interleaved_alternates_the_order_of_every_round(monkeypatch):
+    blocks = []  # one entry per Timer.timeit call: which callable it timed, and how many calls
+    real = benchmark.Timer.timeit
+    monkeypatch.setattr(benchmark.Timer, "timeit",
+                        lambda self, number=1000000: blocks.append((self._task_spec.sub_label, number))
+                        or real(self, number))
+    calls = {name: (lambda: None) for name in ("dense", "pruned")}
+    out = latency.interleaved(calls, min_run_time=0, warmup=2, block_time=0, min_rounds=4)
+    # per callable: the warm-up and one call to size the blocks; then blocks of one call, A B, B A, ...
+    assert blocks[:4] == [("dense", 2), ("dense", 1), ("pruned", 2), ("pruned", 1)]
+    assert [name for name, _ in blocks[4:]] == ["dense", "pruned", "pruned", "dense", "dense", "pruned", "pruned",
+                                                "dense"]
+    assert {n: len(m.times) for n, m in out.items()} == {"dense": 4, "pruned": 4}
+    with pytest.raises(ValueError, match="at least one"):
+        latency.interleaved({})
+
+
+def test_interleaved_times_each_callable_for_min_run_time(monkeypatch):
+    numbers = []
+    real = benchmark.Timer.timeit
+    monkeypatch.setattr(benchmark.Timer, "timeit", lambda self, number=1000000: numbers.append(number)
+                        or real(self, number))
+    out = latency.interleaved({"a": lambda: time.sleep(0.002)}, min_run_time=0.05, warmup=0, block_time=0.005,
+                              min_rounds=1)
+    timed = numbers[1:]  # after the one call that sizes the blocks
+    assert set(timed) == {2} and len(out["a"].times) == len(timed)  # blocks of two 2-ms calls: about 5 ms
+    assert sum(timed) * min(out["a"].times) >= 0.05  # at least min_run_time in all
+
+
+@pytest.mark.parametrize("ms_1,ms_2,iqr,stable", [
+    (10.0, 10.4, 0.4, True),    # 4% apart, IQR 4% of the median
+    (10.0, 10.6, 0.1, False),   # 6% apart
+    (10.0, 10.0, 0.5, False),   # IQR 5% of the median: not under it
+    (10.6, 10.0, 0.1, False),   # the order of the recordings does not matter
+    (10.0, None, 0.1, None),    # one recording: the rule cannot be applied
+])
+def test_stability_rule(ms_1, ms_2, iqr, stable):
+    median = 10.0
+    assert latency.is_stable(ms_1, ms_2, median, iqr) is stable
+    rows = [{"stable": stable, "i": 0}, {"stable": True, "i": 1}]
+    failed, unchecked = latency.unstable(rows)
+    assert failed == ([rows[0]] if stable is False else []) and unchecked == ([rows[0]] if stable is None else [])
+
+
+def test_prepare_folds_batchnorm_and_compiles(monkeypatch):
+    model = tiny().eval()
+    x = torch.randn(2, 3, 16, 16)
+    fused = latency.prepare(model, mode="fused")
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())  # the caller's model as it was
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), model(x), atol=1e-5, rtol=1e-5)
+    seen = []
+    monkeypatch.setattr(torch, "compile", lambda net, **kw: seen.append(kw) or net)
+    compiled = latency.prepare(model, "bf16", True, "cpu", mode="compiled")
+    assert seen == [{"mode": None, "dynamic": False}]
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in compiled.modules())
+    assert all(p.dtype == torch.bfloat16 for p in compiled.parameters())
+    with pytest.raises(ValueError, match="mode must be one of"):
+        latency.prepare(model, mode="jit")
+
+
+def test_fold_batchnorm_refuses_an_untraceable_model():
+    class Branchy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn = nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            return self.bn(self.conv(x)) if x.sum() > 0 else x
+
+    with pytest.raises(ValueError, match="torch.fx could not trace"):
+        latency.fold_batchnorm(Branchy())
+
+
+def test_best_speedups_take_each_model_at_its_fastest_mode():
+    def row(variant, mode, ms):
+        return {"model": "m", "variant": variant, "channel_ratio": 0.0 if variant == "dense" else 0.5, "batch": 1,
+                "mode": mode, "ms": ms, "mac_ratio": 1.0 if variant == "dense" else 3.8, "activation_ratio": 2.0}
+
+    rows = [row("dense", "eager", 10.0), row("p=0.5", "eager", 6.0), row("dense", "compiled", 8.0),
+            row("p=0.5", "compiled", 5.0), row("p=0.5", "fused", 4.0)]
+    (best,) = latency.best_speedups(rows)
+    assert (best["dense_mode"], best["pruned_mode"]) == ("compiled", "fused")
+    assert best["speedup"] == pytest.approx(2.0) and best["mac_ratio"] == 3.8
+
+
+@pytest.mark.parametrize("name,cls", [
+    ("aten::mkldnn_convolution", "conv/GEMM"), ("aten::cudnn_convolution", "conv/GEMM"), ("aten::addmm", "conv/GEMM"),
+    ("aten::native_batch_norm", "normalisation"), ("aten::clamp_min_", "activation"), ("aten::hardtanh_", "activation"),
+    ("aten::relu", "activation"), ("aten::add_", "add"), ("aten::max_pool2d_with_indices", "pooling"),
+    ("aten::adaptive_avg_pool2d", "pooling"), ("aten::copy_", "copies"), ("aten::empty", "other"),
+])
+def test_kernel_class(name, cls):
+    assert latency.kernel_class(name) == cls
+
+
+def test_profile_breakdown_of_a_small_model():
+    model = tiny().eval()
+    x = torch.randn(2, 3, 32, 32)
+    split = latency.profile_classes(model, x, passes=2)
+    assert list(split) == list(latency.CLASSES)
+    assert all(split[c] > 0 for c in ("conv/GEMM", "normalisation", "activation", "pooling"))
+    pruned = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                           nn.Flatten(), nn.Linear(4, 4)).eval()
+    entries = [{"net": net, "macs": macs, "activations": latency.activation_elements(net, x)}
+               for net, macs in ((model, 100), (pruned, 50))]
+    rows = latency.breakdown(*entries, x, passes=2)
+    assert {r["class"] for r in rows} >= {"conv/GEMM", "normalisation", "activation"}
+    assert sum(r["dense_share"] for r in rows) == pytest.approx(1.0)
+    assert all(r["mac_ratio"] == 2.0 and r["activation_ratio"] == pytest.approx(
+        entries[0]["activations"] / entries[1]["activations"]) for r in rows)
+    for r in rows:
+        assert r["time_ratio"] is None or r["time_ratio"] == pytest.approx(r["dense_ms"] / r["pruned_ms"])
+
+
+@pytest.mark.parametrize("split,expected", [
+    ({"conv/GEMM": 1.0}, 4.0),                       # all compute: the MAC ratio
+    ({"normalisation": 1.0, "add": 1.0}, 2.0),       # all memory-bound: the activation ratio
+    ({"other": 3.0}, 1.0),                           # nothing that shrinks
+    ({"conv/GEMM": 2.0, "activation": 1.0, "other": 1.0}, 4.0 / (2.0 / 4 + 1.0 / 2 + 1.0)),
+])
+def test_two_ratio_speedup(split, expected):
+    assert latency.two_ratio_speedup(split, 4.0, 2.0) == pytest.approx(expected)
+
+
+def test_two_ratio_speedup_refuses_nonsense():
+    with pytest.raises(ValueError, match="positive"):
+        latency.two_ratio_speedup({"conv/GEMM": 1.0}, 0.0, 2.0)
+    with pytest.raises(ValueError, match="no time"):
+        latency.two_ratio_speedup({}, 4.0, 2.0)
+
+
+def test_predict_compares_the_two_ratio_prediction_with_the_measured_speedup():
+    built = latency.build_variants("mobilenet_v3_small", TINY_GRID["variants"])
+    measured = [{"variant": "p=0.5", "batch": 1, "dtype": "fp32", "channels_last": False, "mode": "eager",
+                 "speedup": 1.25}]
+    splits, (prediction,) = latency.predict(built, (1,), measured, device="cpu", passes=1)
+    split = {r["class"]: r["dense_ms"] for r in splits}
+    assert prediction["predicted"] == pytest.approx(
+        latency.two_ratio_speedup(split, prediction["mac_ratio"], prediction["activation_ratio"]))
+    assert prediction["measured"] == 1.25
+    assert prediction["error"] == pytest.approx(prediction["predicted"] / 1.25 - 1)
+    assert 0 < prediction["compute_share"] + prediction["memory_share"] <= 1
+
+
+def test_conv_kernels_lists_every_convolution_with_what_ran_it():
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 13, 1), nn.Conv2d(13, 13, 3, groups=13))
+    rows = latency.conv_kernels(net.eval(), torch.randn(1, 3, 16, 16))
+    assert [(r["layer"], r["in_channels"], r["out_channels"], r["groups"]) for r in rows] == [
+        ("0", 3, 8, 1), ("2", 8, 13, 1), ("3", 13, 13, 13)]
+    assert [r["multiple_of_8"] for r in rows] == [False, False, False]
+    assert all(r["kernels"] and all(latency.kernel_class(k) == "conv/GEMM" for k in r["kernels"].split("; "))
+               for r in rows)
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in net.modules())
+    with pytest.raises(ValueError, match="no Conv2d"):
+        latency.conv_kernels(nn.Linear(2, 2), torch.randn(1, 2))
 
 
 def test_study_rejects_unknown_dtypes_before_building():
@@ -101,21 +272,38 @@ def test_device_tag_names_a_gpu_in_a_file_name(monkeypatch):
     assert latency.device_tag("cpu") == "cpu"
 
 
-def test_record_writes_a_stamped_csv_and_a_png(tmp_path):
-    result = latency.record(tmp_path, device="cpu", progress=False, **TINY_GRID)
+def test_record_writes_every_part_under_one_stamp_and_a_png(tmp_path):
+    grid = {**TINY_GRID, "variants": ((0.0, None), (0.5, None), (0.3, 8))}
+    result = latency.record(tmp_path, device="cpu", progress=False, **grid)
     assert result["csv"] == tmp_path / "latency_cpu.csv" and result["png"] == tmp_path / "latency_cpu.png"
     assert result["png"].stat().st_size > 0
+    parts = ("modes", "best", "profile", "prediction", "kernels")
+    assert {k: p.name for k, p in result["paths"].items() if k in parts} == {k: f"latency_cpu_{k}.csv" for k in parts}
     stamp, rows = results.read(result["csv"])
-    assert {"device", "torch", "torch-pruning", "date"} <= set(stamp)
+    assert {"device", "torch", "torch-pruning", "date", "timer", "stability"} <= set(stamp)
     assert stamp["device"].startswith("CPU")
-    assert len(rows) == 2 and rows[1]["variant"] == "p=0.5"
+    for k in parts:
+        assert results.read(result["paths"][k])[0] == stamp  # one stamp for the whole study
+    assert [r["variant"] for r in rows] == ["dense", "p=0.5", "p=0.3, round_to=8"]
     assert rows[1]["params"] == result["rows"][1]["params"]
     assert rows[1]["round_to"] is None and rows[1]["channels_last"] is False
     assert rows[1]["mac_ratio"] == pytest.approx(result["rows"][1]["mac_ratio"], rel=1e-5)
+    assert all(r["stable"] in (True, False) and r["ms_2"] > 0 for r in rows)
+    modes = results.read(result["paths"]["modes"])[1]
+    assert sorted({r["mode"] for r in modes}) == ["eager", "fused"]
+    best = results.read(result["paths"]["best"])[1]
+    assert best[0]["variant"] == "p=0.5" and best[0]["speedup"] == pytest.approx(
+        min(r["ms"] for r in modes if r["variant"] == "dense") / min(r["ms"] for r in modes if r["variant"] == "p=0.5"))
+    predictions = results.read(result["paths"]["prediction"])[1]
+    assert [p["measured"] for p in predictions] == pytest.approx([r["speedup"] for r in rows[1:]])
+    kernels = results.read(result["paths"]["kernels"])[1]
+    assert {r["variant"] for r in kernels} == {"p=0.3, round_to=8"} and all(r["kernels"] for r in kernels)
+    assert latency.recorded(tmp_path, gpu_only=False) == [result["csv"]]
 
 
 def test_recorded_lists_gpu_records_only(tmp_path):
-    for name in ("latency_cpu.csv", "latency_nvidia-h100-80gb-hbm3.csv", "other.csv"):
+    for name in ("latency_cpu.csv", "latency_nvidia-h100-80gb-hbm3.csv", "latency_nvidia-h100-80gb-hbm3_modes.csv",
+                 "other.csv"):
         (tmp_path / name).write_text("# device: x\n")
     assert [p.name for p in latency.recorded(tmp_path)] == ["latency_nvidia-h100-80gb-hbm3.csv"]
     assert len(latency.recorded(tmp_path, gpu_only=False)) == 2

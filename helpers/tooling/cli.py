@@ -60,7 +60,15 @@ def _parser() -> argparse.ArgumentParser:
 
     lat = sub.add_parser("latency", help="the dense-vs-pruned latency study on this device, recorded with its stamp")
     lat.add_argument("--models", type=_names, help="comma-separated zoo models (default: resnet50,mobilenet_v2)")
-    lat.add_argument("--batches", type=_batch_list, help="comma-separated batch sizes (default: 1,64,256)")
+    lat.add_argument("--batches", type=_batch_list,
+                     help="comma-separated batch sizes (default: 1,64,256 on a GPU, 1,8 on a CPU)")
+    lat.add_argument("--dtypes", type=_names, help="comma-separated precisions among fp32,bf16,fp16 (default: fp32,bf16)")
+    lat.add_argument("--layouts", type=_names,
+                     help="comma-separated memory layouts among contiguous,channels_last (default: both)")
+    lat.add_argument("--modes", type=_names,
+                     help="comma-separated execution modes among eager,fused,compiled (default: all three)")
+    lat.add_argument("--min-run-time", type=float, default=0.2, help="seconds timed per variant and recording")
+    lat.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     lat.add_argument("--out", default="figures", help="output folder (default: figures/)")
 
     sub.add_parser("readme", help="rewrite README.md's generated blocks from figures/, and the notebooks' "
@@ -93,10 +101,24 @@ def main(argv=None) -> int:
                 grid["models"] = args.models
             if args.batches:
                 grid["batches"] = args.batches
-            from .. import latency
+            from .. import env, latency
 
-            written = latency.record(args.out, **grid)
-            print(f"wrote {written['csv']} and {written['png']} in {written['seconds']:.0f} s")
+            for d in args.dtypes or ():
+                latency._dtype(d)
+            for m in args.modes or ():
+                latency._mode(m)
+            layouts = {"contiguous": False, "channels_last": True}
+            for name in args.layouts or ():
+                if name not in layouts:
+                    raise ValueError(f"layouts are contiguous or channels_last, got {name!r}")
+            if args.min_run_time <= 0:
+                raise ValueError(f"--min-run-time must be positive, got {args.min_run_time:g}")
+            grid.update({k: tuple(v) for k, v in (("dtypes", args.dtypes), ("modes", args.modes)) if v})
+            if args.layouts:
+                grid["channels_last"] = tuple(layouts[n] for n in args.layouts)
+            written = latency.record(args.out, device=env.device(args.device), min_run_time=args.min_run_time,
+                                     progress=not env.progress_disabled(), **grid)
+            print(f"wrote {', '.join(str(p) for p in written['paths'].values())} in {written['seconds']:.0f} s")
         elif args.command == "notebooks":
             from . import notebooks
 
