@@ -296,6 +296,10 @@ def time_settings(nets: dict[str, nn.Module], batch: int = 1, dtype: str = "fp32
     (``is_stable``)."""
     recordings = check_positive_int(recordings, "recordings")
     dev = torch.device(device) if device is not None else env.device()
+    if mode == "compiled":
+        # a fresh start for torch.compile: past a limit of recompilations of one forward (8 by
+        # default) it would silently run the model eagerly, and a study compiles many variants
+        torch._dynamo.reset()
     with _cudnn_autotune(dev), torch.no_grad():
         prepared = {name: prepare(net, dtype, channels_last, dev, mode) for name, net in nets.items()}
         x = example(batch, dtype, channels_last, dev, input_size)
@@ -423,11 +427,13 @@ def _quiet_profiler_log():
         os.close(saved)
 
 
-def _profile(net: nn.Module, x: torch.Tensor, passes: int, warmup: int = 2):
+def _profile(net: nn.Module, x: torch.Tensor, passes: int, warmup: int = 2, num_threads: int = 1):
     from torch.profiler import ProfilerActivity, profile
+    from torch.utils.benchmark.utils.common import set_torch_threads
 
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if x.is_cuda else [])
-    with torch.no_grad():
+    # the thread count the timings use (the Timer's default, 1), so that split and speed-up match
+    with torch.no_grad(), set_torch_threads(num_threads):
         for _ in range(warmup):
             net(x)
         if x.is_cuda:
@@ -513,8 +519,8 @@ def predict(built: list[dict], batches: Sequence[int], measured: Sequence[dict],
 
 
 def conv_kernels(net: nn.Module, x: torch.Tensor) -> list[dict]:
-    """Per convolution of ``net``: its input and output widths, groups, whether both widths are
-    multiples of 8, and what ran it, from ``torch.profiler``: the GPU kernels' names on CUDA, the
+    """Per convolution of ``net``: its input and output widths, kernel size, stride, groups, whether both
+    widths are multiples of 8, and what ran it, from ``torch.profiler``: the GPU kernels' names on CUDA, the
     innermost operators' names on CPU."""
     from torch.profiler import record_function
 
@@ -556,32 +562,37 @@ def conv_kernels(net: nn.Module, x: torch.Tensor) -> list[dict]:
             name, m = labels[event.name]
             found = list(dict.fromkeys(ran(event)))
             out.append({"layer": name, "in_channels": m.in_channels, "out_channels": m.out_channels,
-                        "groups": m.groups, "multiple_of_8": m.in_channels % 8 == 0 and m.out_channels % 8 == 0,
+                        "kernel_size": "x".join(map(str, m.kernel_size)), "stride": m.stride[0], "groups": m.groups,
+                        "multiple_of_8": m.in_channels % 8 == 0 and m.out_channels % 8 == 0,
                         "kernels": "; ".join(found)})
     return out
 
 
 # ---- the study ----------------------------------------------------------------------------------------
 def study_grid(device: torch.device | str | None = None) -> dict:
-    """The study's default grid on this device: on CUDA the batches 1, 64, 256 in fp32 and bf16; on a
-    CPU batches 1 and 8 (a CPU pass of ResNet-50 at batch 256 takes many seconds). Both layouts."""
+    """The study's default grid on this device: on CUDA the batches 1, 64, 256 in fp32 and bf16, the
+    execution modes for ResNet-50 only (each compilation takes tens of seconds: the whole study is
+    sized to a few minutes); on a CPU batches 1 and 8 (a CPU pass of ResNet-50 at batch 256 takes
+    many seconds) and the modes for both models. Both layouts."""
     dev = torch.device(device) if device is not None else env.device()
-    return {"models": STUDY_MODELS, "variants": STUDY_VARIANTS,
-            "batches": STUDY_BATCHES if dev.type == "cuda" else (1, 8),
-            "dtypes": STUDY_DTYPES, "channels_last": STUDY_CHANNELS_LAST}
+    cuda = dev.type == "cuda"
+    return {"models": STUDY_MODELS, "variants": STUDY_VARIANTS, "batches": STUDY_BATCHES if cuda else (1, 8),
+            "dtypes": STUDY_DTYPES, "channels_last": STUDY_CHANNELS_LAST,
+            "modes_models": STUDY_MODELS[:1] if cuda else STUDY_MODELS}
 
 
 def study(models: Sequence[str] = STUDY_MODELS, variants=STUDY_VARIANTS, batches: Sequence[int] = STUDY_BATCHES,
           dtypes: Sequence[str] = STUDY_DTYPES, channels_last: Sequence[bool] = STUDY_CHANNELS_LAST,
           device: torch.device | str | None = None, modes: Sequence[str] = MODES, recordings: int = 2,
-          progress: bool = False, **timing) -> dict[str, list[dict]]:
+          modes_models: Sequence[str] | None = None, progress: bool = False, **timing) -> dict[str, list[dict]]:
     """The whole study on this device. For every model of ``models``, dense and pruned (``variants``,
     the first being the reference):
 
     - ``grid``: eager times over batches x dtypes x layouts (``time_variants``);
     - ``modes``: eager, BatchNorm folded and compiled at each batch, in the last dtype and layout of
       the grid (bf16 and channels_last by default), for the dense model and the variants at p=0.5
-      and p=0.3 with round_to=8 (``compare_modes``), and the best speed-up of each (``best``);
+      and p=0.3 with round_to=8 (``compare_modes``), and the best speed-up of each (``best``), for
+      the models of ``modes_models`` (default: all);
     - ``profile`` and ``prediction``: the class breakdown and two-ratio prediction at each batch in
       the first dtype and layout (``predict``);
     - ``kernels``: what ran each convolution of p=0.3 with and without round_to=8, in every dtype
@@ -597,7 +608,7 @@ def study(models: Sequence[str] = STUDY_MODELS, variants=STUDY_VARIANTS, batches
         built = build_variants(name, variants, dev)
         out["grid"] += time_variants(built, batches, dtypes, channels_last, dev, "eager", recordings, progress, **timing)
         few = [v for v in built if v["channel_ratio"] == 0 or v["variant"] in ("p=0.5", "p=0.3, round_to=8")]
-        if len(modes) > 1 or modes[0] != "eager":
+        if (len(modes) > 1 or modes[0] != "eager") and (modes_models is None or name in modes_models):
             rows = compare_modes(few, batches, dtypes[-1], channels_last[-1], dev, modes, recordings, progress, **timing)
             out["modes"] += rows
             out["best"] += best_speedups(rows)
@@ -686,7 +697,7 @@ PARTS = {  # record suffix -> columns
     "_prediction": ["model", "variant", "batch", "dtype", "channels_last", "compute_share", "memory_share",
                     "mac_ratio", "activation_ratio", "predicted", "measured", "error"],
     "_kernels": ["model", "variant", "batch", "dtype", "channels_last", "layer", "in_channels", "out_channels",
-                 "groups", "multiple_of_8", "kernels"],
+                 "kernel_size", "stride", "groups", "multiple_of_8", "kernels"],
 }
 _PART_KEYS = {"": "grid", "_modes": "modes", "_best": "best", "_profile": "profile", "_prediction": "prediction",
               "_kernels": "kernels"}
@@ -705,6 +716,8 @@ def record(out_dir: str | Path | None = None, device: torch.device | str | None 
     dev = torch.device(device) if device is not None else env.device()
     report.style()
     settings = {**study_grid(dev), **grid}
+    if "models" in grid and "modes_models" not in grid:
+        settings["modes_models"] = None  # models named by the caller: the modes for each of them
     start = time.perf_counter()
     tables = study(device=dev, min_run_time=min_run_time, progress=progress, **settings)
     seconds = time.perf_counter() - start
@@ -713,8 +726,8 @@ def record(out_dir: str | Path | None = None, device: torch.device | str | None 
         timer="torch.utils.benchmark.Timer.timeit in blocks of >= 20 ms; variants interleaved (A B, B A, ...) "
               "after warm-up; two recordings; median and IQR of the blocks; eval, no_grad",
         stability=f"two recordings within {AGREEMENT:.0%} and IQR < {SPREAD:.0%} of the median",
-        cudnn=f"benchmark={dev.type == 'cuda' or torch.backends.cudnn.benchmark}, "
-              f"allow_tf32={torch.backends.cudnn.allow_tf32}",
+        cudnn=(f"benchmark=True, allow_tf32={torch.backends.cudnn.allow_tf32}" if dev.type == "cuda"
+               else "not used (CPU)"),
         threads=f"{torch.get_num_threads() if dev.type == 'cpu' else 'n/a'} available, timed with 1",
         compile="mode=reduce-overhead (CUDA graphs)" if dev.type == "cuda" else "inductor, default mode",
         classifier="ignored (1000 classes kept); group L2 magnitude, local pruning")

@@ -3,21 +3,22 @@
 #
 # **Learning goals**
 # - tell apart three reductions: parameters, MACs (multiply-accumulates) and time;
-# - time dense and pruned models properly with `torch.utils.benchmark.Timer` (warm-up, blocks of
-#   passes, their median, the GPU synchronised before the clock is read), and write the speed-up
-#   yourself;
-# - see how batch size, precision (fp32, whose GPU convolutions PyTorch runs in TF32 by default;
-#   bf16), memory format (`channels_last`) and `round_to` change the speed-up;
-# - read from a recorded GPU study how far the speed-up falls short of the MAC ratio, and which of
-#   its rows this notebook cannot explain.
+# - time dense against pruned properly, each step shown by a measurement: warm-up, synchronising a
+#   GPU, interleaving the models, the median and its IQR, two recordings and a stability rule that
+#   lists the settings it cannot trust;
+# - measure where a forward pass spends its time with `torch.profiler`, and predict a speed-up from
+#   two ratios (convolutions shrink with the MACs, the memory-bound rest with the activations), with
+#   its error printed;
+# - read from recorded studies what folding BatchNorm, `torch.compile`, precision, memory layout and
+#   `round_to` change.
 #
 # **Prerequisites**: 06 · Pruning real CNNs (07 · Reproducing Torch-Pruning's README times the
 # README's ResNet-50 first).
 #
 # **Track**: elective
-# **Study time**: about 35 min (reading, running the cells and the exercises).
+# **Study time**: about 45 min (reading, running the cells and the exercises).
 #
-# **Run time** (from `figures/notebook_times.csv`): about 44 s in quick mode (2-core CPU); full mode (GPU) not measured yet.
+# **Run time** (from `figures/notebook_times.csv`): about 1.6 min in quick mode (2-core CPU); full mode (GPU) not measured yet.
 
 # %%
 # Colab only: fetch the course and install what Colab lacks, at the versions of pins.txt (does nothing
@@ -45,7 +46,10 @@ import helpers
 device = helpers.env.setup()
 
 # %%
+import collections
+import math
 import statistics
+import time
 
 import torch
 from IPython.display import Markdown
@@ -56,7 +60,9 @@ from helpers.report import format_table
 
 QUICK = helpers.env.quick()
 MODELS = ("resnet50", "mobilenet_v2")
-VARIANTS = ((0.0, None), (0.5, None), (0.5, 8))  # dense; p=0.5; p=0.5 with widths rounded to multiples of 8
+VARIANTS = latency.STUDY_VARIANTS  # dense; p=0.5 and p=0.3, each with and without widths rounded to multiples of 8
+BATCHES = (1, 4) if QUICK else (1, 64, 256)  # timed live below; quick mode keeps a CPU run short
+print(f"variants: {[latency.variant_name(p, r) for p, r in VARIANTS]}; live batches {BATCHES}")
 
 # %% [markdown]
 # ## 1. Three counts of one model
@@ -75,86 +81,381 @@ counts = [{**v, "param_ratio": vs[0]["params"] / v["params"], "mac_ratio": vs[0]
 
 # %%
 # NBVAL_CHECK_OUTPUT
-Markdown(format_table(counts, [("model", "model", ""), ("variant", "variant", ""), ("params", "params", ",d"),
+display(Markdown(format_table(counts, [("model", "model", ""), ("variant", "variant", ""), ("params", "params", ",d"),
                                ("macs", "MACs", ",d"), ("activations", "activations", ",d"),
                                ("param_ratio", "params ÷", ".2f"), ("mac_ratio", "MACs ÷", ".2f"),
-                               ("activation_ratio", "activations ÷", ".2f")]))
-
-# %%
-# NBVAL_CHECK_OUTPUT
-pruned_counts = [c for c in counts if c["variant"] != "dense"]
-assert all(c["activation_ratio"] < c["mac_ratio"] <= 1 / (1 - 0.5) ** 2 for c in pruned_counts)
-assert all(1.8 < c["activation_ratio"] < 2.2 for c in pruned_counts)
+                               ("activation_ratio", "activations ÷", ".2f")])))
+half_counts = [c for c in counts if c["channel_ratio"] == 0.5]
+assert all(c["activation_ratio"] < c["mac_ratio"] <= 1 / (1 - 0.5) ** 2 for c in half_counts)
+assert all(1.8 < c["activation_ratio"] < 2.2 for c in half_counts)
 resnet_half = next(c for c in counts if c["model"] == "resnet50" and c["variant"] == "p=0.5")
 print(f"ResNet-50 at p=0.5: {resnet_half['param_ratio']:.2f}x fewer parameters, {resnet_half['mac_ratio']:.2f}x "
       f"fewer MACs, {resnet_half['activation_ratio']:.2f}x fewer activation elements")
 
 
+def net_of(model, variant):
+    return next(v["net"] for v in built[model] if v["variant"] == variant)
+
+
 def conv_widths(net):
-    return {n: m.out_channels for n, m in net.named_modules() if isinstance(m, nn.Conv2d)}
+    return {n: (m.in_channels, m.out_channels) for n, m in net.named_modules() if isinstance(m, nn.Conv2d)}
 
 
-same_widths = {}  # model -> whether round_to=8 left every width of p=0.5 as it was
-for name, vs in built.items():
-    plain, rounded = (conv_widths(next(v["net"] for v in vs if v["variant"] == var))
-                      for var in ("p=0.5", "p=0.5, round_to=8"))
-    assert all(rounded[k] <= plain[k] for k in plain)  # rounded down, never up
-    narrower = [k for k in plain if rounded[k] < plain[k]]
-    same_widths[name] = not narrower
-    print(f"{name}, p=0.5 with round_to=8 against without: {len(narrower)} of {len(plain)} convolutions narrower "
-          f"({sum(plain[k] - rounded[k] for k in plain)} output channels fewer in all), none wider")
+same_widths, aligned = {}, {}  # model -> round_to=8 left p=0.5 as it was; (model, variant) -> convs in multiples of 8
+for name in MODELS:
+    for p in ("p=0.5", "p=0.3"):
+        plain, rounded = conv_widths(net_of(name, p)), conv_widths(net_of(name, f"{p}, round_to=8"))
+        assert all(rounded[k][1] <= plain[k][1] for k in plain)  # rounded down, never up
+        narrower = [k for k in plain if rounded[k][1] < plain[k][1]]
+        if p == "p=0.5":
+            same_widths[name] = not narrower
+        for variant, widths in ((p, plain), (f"{p}, round_to=8", rounded)):
+            aligned[(name, variant)] = sum(i % 8 == 0 and o % 8 == 0 for i, o in widths.values())
+        print(f"{name}, {p} with round_to=8 against without: {len(narrower)} of {len(plain)} convolutions narrower "
+              f"({sum(plain[k][1] - rounded[k][1] for k in plain)} output channels fewer in all), none wider; "
+              f"both widths multiples of 8 in {aligned[(name, p)]} convolutions without, "
+              f"{aligned[(name, p + ', round_to=8')]} with")
+    odd = [k for k, (i, o) in rounded.items() if i % 8 or o % 8]
+    print(f"  {name}, {p}, round_to=8: widths not multiples of 8 only in {', '.join(odd) or 'none'}")
 assert same_widths == {"resnet50": True, "mobilenet_v2": False}
+assert all(aligned[(m, "p=0.3, round_to=8")] > aligned[(m, "p=0.3")] for m in MODELS)
 
 # %% [markdown]
 # A convolution's MACs are its weights times the positions it slides over, so a weight between two
 # pruned layers costs `(1-p)²` of its MACs too; but every layer's *output* only loses `p` of its
 # channels: the activations shrink like `(1-p)`, twice fewer at `p=0.5`, not four times. Layers that
-# do little arithmetic per element (BatchNorm, ReLU, additions, pooling, depthwise convolutions)
-# mostly read and write activations. Which of the two ratios the time follows is a question for the
-# clock: section 4 compares the measured speed-ups with both.
+# do little arithmetic per element (BatchNorm, ReLU, additions, pooling) mostly read and write
+# activations. Which of the two ratios the time follows is a question for the clock and, in section
+# 3, for the profiler. Under `round_to=8` the only widths left that are not multiples of 8 are those
+# the cell above names.
+
+# %% [markdown]
+# ## 2. Timing dense against pruned
 #
-# ## 2. Timing on this device
+# A speed-up is a ratio of two times, and each time is a claim about a model only if the clock
+# measured the model. Five rules, each shown here by a measurement. The timer is PyTorch's
+# `torch.utils.benchmark.Timer`; `latency.interleaved` and `latency.time_settings` apply all five.
 #
-# A forward pass is timed with PyTorch's `torch.utils.benchmark.Timer`: it runs the statement in
-# blocks of passes, takes the time of each block, and synchronises a GPU before reading the clock,
-# so that a pass is timed to its end rather than to the launch of its kernels. `blocked_autorange()`
-# first runs the statement until it knows how many passes make a block long enough for the clock
-# (which also warms it up), then times blocks for at least `min_run_time` seconds. It returns a
-# `Measurement`: `.median` and `.iqr` (the spread of the middle half of the blocks) in seconds per
-# pass. Timed once, on the dense ResNet-50 of section 1, one image, one CPU thread (the Timer's
-# default, the least disturbed by other work on the machine):
+# **1. Warm up.** The first passes of a model pay one-off costs: memory allocation, the CPU library
+# (oneDNN) building its convolution routines for each shape, and on a GPU cuDNN trying its
+# algorithms for each shape and keeping the fastest (`torch.backends.cudnn.benchmark = True`). The
+# Timer itself runs a statement twice before it times it, so the first pass is timed here with the
+# wall clock, on a fresh copy of the dense ResNet-50.
+#
+# **2. Synchronise.** On a GPU, `net(images)` returns as soon as its kernels are queued, long
+# before they have run; a clock read then measures the queueing. `torch.cuda.synchronize()` waits
+# for the kernels, and the Timer calls it before every reading. On a CPU the call returns when the
+# work is done. Both, on this device:
 
 # %%
 from torch.utils import benchmark  # PyTorch's timer
 
-dense_resnet = built["resnet50"][0]["net"]
-images = torch.randn(1, 3, 224, 224, device=device)
-timer = benchmark.Timer(stmt="net(images)", globals={"net": dense_resnet, "images": images}, num_threads=1)
-with torch.no_grad():  # inference: no autograd bookkeeping in the timed passes
-    measurement = timer.blocked_autorange(min_run_time=0.5)
-print(f"dense ResNet-50, batch 1: median {measurement.median * 1e3:.1f} ms per pass, IQR "
-      f"{measurement.iqr * 1e3:.1f} ms, from {len(measurement.times)} blocks of {measurement.number_per_run} "
-      f"pass(es)")
-assert measurement.median > 0 and len(measurement.times) >= 1
+torch.backends.cudnn.benchmark = device.type == "cuda"  # cuDNN autotunes each shape on its first pass
+
+
+def sync():
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def wall(fn):
+    """One call timed by the wall clock, the GPU synchronised before each reading."""
+    sync()
+    start = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - start
+
+
+fresh = latency.prepare(net_of("resnet50", "dense"), device=device)  # an eval-mode copy on this device
+images = latency.example(1, device=device)
+with torch.no_grad():
+    passes = [wall(lambda: fresh(images)) for _ in range(6)]
+warm = statistics.median(passes[1:])
+print(f"dense ResNet-50, batch 1: first pass {passes[0] * 1e3:.1f} ms, the next five {warm * 1e3:.1f} ms "
+      f"(median): the first took {passes[0] / warm:.1f}x as long")
+assert passes[0] > warm
+if device.type == "cuda":  # rule 2
+    with torch.no_grad():
+        sync()
+        start = time.perf_counter()
+        fresh(images)
+        queued = time.perf_counter() - start  # no synchronisation: the kernels may still be running
+        sync()
+        done = wall(lambda: fresh(images))
+    print(f"without synchronising {queued * 1e3:.2f} ms, with {done * 1e3:.2f} ms")
+else:
+    print(f"{helpers.env.device_name(device)}: calls return when their work is done, nothing to synchronise")
 
 # %% [markdown]
-# A speed-up is the dense model's median divided by the pruned one's (exercise `09-speedup` asks you
-# to write it). The median, not the mean: a block slowed by other work on the machine pulls a mean
-# up, hardly a median. `latency.time_forward` is this Timer with a few more settings: it copies the
-# model into the chosen dtype and memory format, runs a few warm-up passes, then times at least three
-# blocks of about 20 ms, at least `min_run_time` seconds in all. `latency.time_variants` runs it over
-# a grid of batch sizes, dtypes and layouts for every variant. Read these times as one run's, not as
-# constants.
+# **3. Interleave.** A machine's speed drifts: clocks throttle as a chip heats up, another job
+# starts. Timing the dense model and then the pruned one puts any drift between them into the
+# speed-up. A simulation makes the point: two *identical* calls of 2 ms, on a "machine" that slows
+# by half once another job starts. Timed one after the other, with the job starting in between; then
+# with `latency.interleaved`, which times one block of each in turn (A B, B A, A B, ...), the job
+# starting half-way through.
+#
+# **4. The median, and its spread.** A block slowed by something else on the machine pulls a mean
+# up, hardly a median. Another simulation: every seventh call of a 2 ms workload is held up for
+# 20 ms. The IQR (the spread of the middle half of the blocks) says how much the blocks varied; a
+# speed-up is the dense median over the pruned median (exercise `09-speedup`).
 
 # %%
-if QUICK:
-    GRID = {"batches": (1, 4), "dtypes": ("fp32",), "channels_last": (False, True), "min_run_time": 0.2,
-            "warmup": 1}
-else:
-    GRID = {"batches": (1, 64, 256), "dtypes": ("fp32", "bf16"), "channels_last": (False, True),
-            "min_run_time": 0.3}
-local = [row for vs in built.values() for row in latency.time_variants(vs, device=device, **GRID)]
+class Machine:
+    """Stands for a machine whose speed changes: from `busy_from` on, every call takes 1.5 times as long."""
+    busy_from = math.inf
 
+    def work(self, ms=2.0):
+        time.sleep(ms / 1e3 * (1.5 if time.perf_counter() >= self.busy_from else 1.0))
+
+
+machine = Machine()
+a_then = benchmark.Timer(stmt="machine.work()", globals={"machine": machine}).blocked_autorange(min_run_time=0.2)
+machine.busy_from = time.perf_counter()  # another job starts now
+b_then = benchmark.Timer(stmt="machine.work()", globals={"machine": machine}).blocked_autorange(min_run_time=0.2)
+one_after_other = b_then.median / a_then.median
+
+machine.busy_from = time.perf_counter() + 0.3  # the job starts during the measurement
+both = latency.interleaved({"A": machine.work, "B": machine.work}, min_run_time=0.5)
+side_by_side = both["B"].median / both["A"].median
+print(f"the same call, B's time over A's: {one_after_other:.2f} one after the other, {side_by_side:.2f} interleaved")
+assert one_after_other > 1.3 and abs(side_by_side - 1) < 0.1
+
+calls = 0
+
+
+def disturbed():
+    global calls
+    calls += 1
+    time.sleep((22.0 if calls % 7 == 0 else 2.0) / 1e3)
+
+
+m = latency.interleaved({"disturbed": disturbed}, min_run_time=0.3, block_time=0)["disturbed"]
+print(f"{len(m.times)} blocks of one call: median {m.median * 1e3:.2f} ms, mean {m.mean * 1e3:.2f} ms, "
+      f"IQR {m.iqr * 1e3:.2f} ms")
+assert m.mean > 1.5 * m.median
+
+# %% [markdown]
+# **5. Two recordings, and a rule.** `latency.time_settings` prepares the models (an eval-mode copy
+# in the setting's precision and layout), warms each up, and records them interleaved twice. A
+# setting is *stable* when the two recordings' medians agree within 5% and the IQR is under 5% of
+# the median; a row that fails is listed as unstable, never dropped. Dense and pruned ResNet-50 at
+# batch 1 on this device:
+
+# %%
+timed = latency.time_settings({v: net_of("resnet50", v) for v in ("dense", "p=0.5", "p=0.3")}, batch=1,
+                              device=device)
+rows = [{"variant": v, **t} for v, t in timed.items()]
+display(Markdown(format_table(rows, [("variant", "variant", ""), ("ms", "median ms", ".2f"),
+                                     ("iqr_ms", "IQR ms", ".2f"), ("ms_1", "recording 1", ".2f"),
+                                     ("ms_2", "recording 2", ".2f"), ("stable", "stable", "")])))
+assert all(t["ms_2"] is not None and t["stable"] == latency.is_stable(t["ms_1"], t["ms_2"], t["ms"], t["iqr_ms"])
+           for t in timed.values())
+print(f"speed-up at p=0.5: {timed['dense']['ms'] / timed['p=0.5']['ms']:.2f}x; "
+      f"unstable here: {[v for v, t in timed.items() if not t['stable']] or 'none'}")
+
+# %% [markdown]
+# ## 3. Where the time goes
+#
+# A whole-pass time says how long, not what on. `torch.profiler` records every operator a pass runs
+# (on a GPU, every kernel and the operator that launched it). Here is the dense ResNet-50's profile
+# at batch 1, its ten costliest operators by *self* time (time in the operator itself, not in the
+# operators it calls):
+
+# %%
+from torch.profiler import ProfilerActivity, profile
+
+activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+with torch.no_grad():
+    fresh(images)  # warm
+    with profile(activities=activities) as prof:
+        fresh(images)
+print(prof.key_averages().table(sort_by="self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total",
+                                row_limit=10, max_name_column_width=40))
+
+# %% [markdown]
+# `latency.kernel_class` sorts operators into classes: convolutions and matrix products
+# (`conv/GEMM`, many operations per element read), and the memory-bound ones, which do one or two
+# operations per element: normalisation, activation, add, pooling and copies. `latency.breakdown`
+# profiles dense and pruned and sums each class's self time per pass; each class's time ratio
+# (dense / pruned) sits next to the model's MAC and activation ratios.
+#
+# If convolutions took time in proportion to their MACs and the memory-bound classes in proportion
+# to the activations, the dense split would predict the speed-up: with shares `c` (conv/GEMM), `m`
+# (memory-bound) and `o` (the rest, unchanged) of the dense time, MAC ratio `M` and activation ratio
+# `A`, the **two-ratio prediction** is `S = 1 / (c/M + m/A + o)` (`latency.two_ratio_speedup`).
+# `latency.predict` compares it with the speed-up measured as in section 2, per batch size. First
+# the measurements (fp32, contiguous), then the profiles:
+
+# %%
+local = [row for vs in built.values()
+         for row in latency.time_variants(vs, BATCHES, ("fp32",), (False,), device,
+                                          min_run_time=0.1 if QUICK else 0.3, warmup=1 if QUICK else 3)]
+splits, predictions = [], []
+for name, vs in built.items():
+    s, p = latency.predict(vs, BATCHES, [r for r in local if r["model"] == name], device=device, passes=2)
+    splits += s
+    predictions += p
+
+# %%
+at_half = [r for r in splits if r["variant"] == "p=0.5"]
+print(f"{helpers.env.device_name(device)}, fp32, p=0.5: each class's share of the dense time, and its time ratio")
+display(Markdown(format_table(at_half, [
+    ("model", "model", ""), ("batch", "batch", ""), ("class", "class", ""), ("dense_share", "share of dense", ".0%"),
+    ("time_ratio", "time ÷", ".2f"), ("mac_ratio", "MACs ÷", ".2f"), ("activation_ratio", "activations ÷", ".2f")])))
+display(Markdown(format_table(predictions, [
+    ("model", "model", ""), ("variant", "variant", ""), ("batch", "batch", ""),
+    ("compute_share", "conv/GEMM share", ".0%"), ("memory_share", "memory-bound share", ".0%"),
+    ("mac_ratio", "MACs ÷", ".2f"), ("activation_ratio", "activations ÷", ".2f"),
+    ("predicted", "predicted speed-up", ".2f"), ("measured", "measured", ".2f"), ("error", "error", "+.0%")])))
+assert all(p["error"] == p["predicted"] / p["measured"] - 1 for p in predictions)
+conv = [r for r in at_half if r["class"] == "conv/GEMM"]
+memory = [r for r in at_half if r["class"] in latency.MEMORY_BOUND and r["time_ratio"]]
+errors = {b: [p["error"] for p in predictions if p["batch"] == b] for b in BATCHES}
+over = [p for p in predictions if p["error"] > 0]
+Markdown(
+    f"On this device the two-ratio prediction is off by a median of "
+    + ", ".join(f"{statistics.median(map(abs, e)):.0%} at batch {b}" for b, e in errors.items())
+    + f"; it overshoots in {len(over)} of {len(predictions)} rows. The class table says which assumption "
+    f"failed: the conv/GEMM time fell by less than the MACs in {sum(r['time_ratio'] < r['mac_ratio'] for r in conv)} "
+    f"of {len(conv)} profiles at `p=0.5` (time ratios {min(r['time_ratio'] for r in conv):.2f} to "
+    f"{max(r['time_ratio'] for r in conv):.2f} against MAC ratios {min(r['mac_ratio'] for r in conv):.2f} to "
+    f"{max(r['mac_ratio'] for r in conv):.2f}), and the memory-bound classes by less than the activations in "
+    f"{sum(r['time_ratio'] < r['activation_ratio'] for r in memory)} of {len(memory)} class rows. Where the "
+    "convolutions themselves do not shrink with their arithmetic, no split of the dense time can predict the "
+    "speed-up from the MAC ratio. (The profiler's own overhead enters every operator, which is why its split, "
+    "not its total, is used.)")
+
+# %% [markdown]
+# ## 4. BatchNorm folded, and compiled
+#
+# Two standard inference steps remove work that pruning cannot. *Folding* BatchNorm into the
+# convolution before it (`latency.fold_batchnorm`, which calls
+# `torch.fx.experimental.optimization.fuse`) scales the convolution's weights and bias once, so the
+# normalisation class disappears from every pass. `torch.compile` fuses the remaining element-wise
+# operators into the convolutions' neighbours and, on a GPU with `mode="reduce-overhead"`, replays
+# the whole pass as a CUDA graph instead of launching each kernel from Python. Both apply to dense and
+# pruned alike. Folding, checked here:
+
+# %%
+dense_resnet = net_of("resnet50", "dense").eval()
+folded = latency.fold_batchnorm(dense_resnet)
+n_bn = {name: sum(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+        for name, net in (("as built", dense_resnet), ("folded", folded))}
+with torch.no_grad():
+    gap = (folded(images) - dense_resnet(images)).abs().max().item()
+print(f"BatchNorm layers: {n_bn}; largest output difference {gap:.1e}")
+assert n_bn["folded"] == 0 < n_bn["as built"] and gap < 1e-3
+split = latency.profile_classes(latency.prepare(dense_resnet, device=device), images)
+split_folded = latency.profile_classes(latency.prepare(dense_resnet, device=device, mode="fused"), images)
+print(f"normalisation per pass: {split['normalisation']:.2f} ms as built, {split_folded['normalisation']:.2f} ms folded")
+assert split_folded["normalisation"] == 0
+
+# %% [markdown]
+# Compiling takes tens of seconds per model and shape on a CPU, too long for this notebook; the
+# recorded study (`python -m helpers latency`, which runs `latency.record`) times each of eager,
+# folded and compiled at every batch, dense and pruned interleaved, and keeps for each batch the best
+# pruned time against the best dense time. The records of this course, with the device they ran on:
+
+# %%
+def read_part(record, part):
+    """The part of a study recorded beside its grid (`latency_<tag>_<part>.csv`), or None."""
+    try:
+        return results.read(record.with_name(f"{record.stem}_{part}.csv"))
+    except ValueError:
+        return None
+
+
+studies = latency.recorded(gpu_only=False)
+for record in studies:
+    stamp = results.read(record)[0]
+    best = read_part(record, "best")
+    print(f"{record.name}: {stamp['device']}, torch {stamp['torch']}, {stamp['date']}")
+    if best is None:
+        print("  eager mode only (recorded before the study timed folded and compiled models)")
+        continue
+    modes = read_part(record, "modes")[1]
+    setting = modes[0]
+    print(f"  {setting['dtype']}" + (", channels_last" if setting["channels_last"] else "")
+          + f"; modes timed: {', '.join(dict.fromkeys(r['mode'] for r in modes))}")
+    display(Markdown(format_table(best[1], [
+        ("model", "model", ""), ("variant", "variant", ""), ("batch", "batch", ""), ("dense_mode", "dense at", ""),
+        ("dense_ms", "dense ms", ".2f"), ("pruned_mode", "pruned at", ""), ("pruned_ms", "pruned ms", ".2f"),
+        ("speedup", "best speed-up", ".2f"), ("mac_ratio", "MACs ÷", ".2f"),
+        ("activation_ratio", "activations ÷", ".2f")])))
+
+# %% [markdown]
+# ## 5. `round_to` and the routines each width gets
+#
+# Section 1 counted which convolutions keep widths that are multiples of 8. Whether a width gets a
+# fast routine is decided by the library that runs the convolution, and the profile names the
+# routine: `latency.conv_kernels` wraps every convolution in a `torch.profiler.record_function`
+# label and lists what ran inside it (on a GPU the cuDNN or CUTLASS kernels, on a CPU the innermost
+# convolution operator). ResNet-50 at `p=0.3`, with and without `round_to=8`, batch 1 on this device:
+
+# %%
+routines = []
+for variant in ("p=0.3", "p=0.3, round_to=8"):
+    for row in latency.conv_kernels(latency.prepare(net_of("resnet50", variant), device=device), images):
+        routines.append({"variant": variant, **row})
+by_routine = {}
+for r in routines:
+    key = (r["variant"], "yes" if r["multiple_of_8"] else "no", r["kernels"])
+    by_routine.setdefault(key, []).append(r)
+table = [{"variant": v, "aligned": a, "routine": k if len(k) < 90 else k[:87] + "...", "convs": len(rs),
+          "kernels": ", ".join(sorted({f"{r['kernel_size']}/{r['stride']}" for r in rs})),
+          "examples": ", ".join(f"{r['in_channels']}→{r['out_channels']}" for r in rs[:3])}
+         for (v, a, k), rs in by_routine.items()]
+display(Markdown(format_table(table, [("variant", "variant", ""), ("aligned", "widths multiples of 8", ""),
+                              ("routine", "what ran the convolution", ""), ("convs", "convolutions", ""),
+                              ("kernels", "kernel/stride", ""),
+                              ("examples", "e.g. (in→out channels)", "")])))
+assert len(routines) == 2 * len(conv_widths(net_of("resnet50", "p=0.3")))
+assert sum(r["multiple_of_8"] for r in routines if r["variant"] == "p=0.3, round_to=8") \
+    == aligned[("resnet50", "p=0.3, round_to=8")]
+ran = {v: collections.Counter(r["kernels"] for r in routines if r["variant"] == v) for v in ("p=0.3", "p=0.3, round_to=8")}
+for variant, counter in ran.items():
+    print(f"{variant}: " + ", ".join(f"{k[:60]} x{n}" for k, n in counter.most_common()))
+print("round_to=8 changed which routine runs the convolutions here" if ran["p=0.3"] != ran["p=0.3, round_to=8"]
+      else f"on {helpers.env.device_name(device)} round_to=8 changed no routine: the same routines ran as many "
+           "convolutions with and without it")
+
+# %% [markdown]
+# The recorded studies list the same for every precision and layout at their largest batch, and time
+# the variants (section 6). Per record, how many distinct routines ran the convolutions, with and
+# without `round_to=8`:
+
+# %%
+for record in studies:
+    kernels = read_part(record, "kernels")
+    if kernels is None:
+        print(f"{record.name}: no kernel list (recorded before the study profiled)")
+        continue
+    summary = {}
+    for r in kernels[1]:
+        key = (r["model"], latency.setting_name(r), r["variant"])
+        s = summary.setdefault(key, {"convs": 0, "aligned": 0, "routines": set()})
+        s["convs"] += 1
+        s["aligned"] += bool(r["multiple_of_8"])
+        s["routines"].update(r["kernels"].split("; "))
+    print(f"{record.name} ({kernels[0]['device']}):")
+    display(Markdown(format_table(
+        [{"model": m, "setting": st, "variant": v, "aligned": f"{s['aligned']} of {s['convs']}",
+          "routines": len(s["routines"]), "names": ", ".join(sorted(n.split("::")[-1][:40] for n in s["routines"]))}
+         for (m, st, v), s in summary.items()],
+        [("model", "model", ""), ("setting", "setting", ""), ("variant", "variant", ""),
+         ("aligned", "aligned convs", ""), ("routines", "routines", ""), ("names", "names", "")])))
+
+# %% [markdown]
+# ## 6. The recorded studies
+#
+# `python -m helpers latency` runs the whole study (`latency.record`): ResNet-50 and MobileNetV2,
+# dense, `p=0.5` and `p=0.3`, each with and without `round_to=8`, over batch sizes, fp32 and bf16,
+# with and without `channels_last`, every setting recorded twice with the variants interleaved; then
+# the modes of section 4, the profiles of section 3 at each batch, and the routines of section 5. It
+# writes its records under `figures/` with one stamp: device, library versions, date, the timer's
+# method, the stability rule and cuDNN's flags. Below: each record's stamp, how widely its blocks
+# spread (IQR over median), and the rows the stability rule lists as unstable.
 
 # %%
 def setting(row, tf32=False):
@@ -164,51 +465,57 @@ def setting(row, tf32=False):
 
 
 def pivot(rows, tf32=False):
-    """One line per model and variant; per setting the time and (for pruned variants) the speed-up."""
+    """One line per model and variant; per setting the median, its IQR and (pruned) the speed-up."""
     settings = list(dict.fromkeys(setting(r, tf32) for r in rows))
     table = {}
     for r in rows:
         line = table.setdefault((r["model"], r["variant"]), {"model": r["model"], "variant": r["variant"],
                                                              "mac_ratio": r["mac_ratio"]})
-        line[setting(r, tf32)] = f"{r['ms']:.2f} ms" + ("" if r["variant"] == "dense" else f" ({r['speedup']:.2f}x)")
+        line[setting(r, tf32)] = (f"{r['ms']:.2f} ms, IQR {r['iqr_ms']:.2f}"
+                                  + ("" if r["variant"] == "dense" else f" ({r['speedup']:.2f}x)"))
     return Markdown(format_table(list(table.values()), [("model", "model", ""), ("variant", "variant", ""),
                                                          ("mac_ratio", "MACs ÷", ".2f"),
                                                          *[(s, s, "") for s in settings]]))
 
 
-# PyTorch's default lets cuDNN compute fp32 convolutions in TF32 (10-bit mantissa) on a GPU; a CPU has no TF32
+def tf32_in(stamp):
+    """Whether a record's fp32 convolutions ran in TF32: PyTorch's default on a GPU (cuDNN's allow_tf32); a
+    CPU has no TF32."""
+    return "allow_tf32=True" in stamp.get("cudnn", "") and not stamp["device"].startswith("CPU")
+
+
 LOCAL_TF32 = device.type == "cuda" and torch.backends.cudnn.allow_tf32
-print(f"{helpers.env.device_name(device)}; b = batch, CL = channels_last; speed-up = dense ms / pruned ms"
-      + ("; tf32 = fp32 tensors, convolutions in TF32 (cudnn.allow_tf32=True)" if LOCAL_TF32 else ""))
-pivot(local, LOCAL_TF32)
+
+
+for record in studies:
+    stamp, rows = results.read(record)
+    print(f"{record.name}\n  " + "\n  ".join(f"{k}: {v}" for k, v in stamp.items()))
+    spread = [r["iqr_ms"] / r["ms"] for r in rows]
+    failed, unchecked = latency.unstable(rows)
+    wide = [r for r in rows if r["iqr_ms"] >= latency.SPREAD * r["ms"]]
+    print(f"  IQR / median over its {len(rows)} rows: median {statistics.median(spread):.1%}, largest "
+          f"{max(spread):.1%}; {len(wide)} rows at or above {latency.SPREAD:.0%}")
+    if unchecked:
+        print(f"  {len(unchecked)} rows recorded once: the rule's agreement test cannot be applied to them, and "
+              f"the {len(wide)} rows above fail its IQR test")
+    if failed:
+        print(f"  unstable by the rule: {len(failed)} of {len(rows)} rows")
+        display(Markdown(format_table(failed, [
+            ("model", "model", ""), ("variant", "variant", ""), ("batch", "batch", ""), ("dtype", "dtype", ""),
+            ("channels_last", "channels_last", ""), ("ms_1", "recording 1 ms", ".3f"),
+            ("ms_2", "recording 2 ms", ".3f"), ("iqr_ms", "IQR ms", ".3f")])))
+    elif not unchecked:
+        print("  unstable by the rule: none")
+    display(pivot([r for r in rows if r["variant"] in ("dense", "p=0.5")], tf32_in(stamp)))
+
 
 # %%
-medians = {(r["model"], r["variant"]): statistics.median(q["speedup"] for q in local if (q["model"], q["variant"])
-                                                         == (r["model"], r["variant"]))
-           for r in local if r["variant"] != "dense"}
-print("median speed-up: " + ", ".join(f"{m} {v} {s:.2f}x" for (m, v), s in medians.items()))
-assert all(s > 1 for s in medians.values()), "pruned models should run faster than dense ones"
-
-# %% [markdown]
-# ## 3. The recorded GPU study
-#
-# The full study (`latency.record()`: ResNet-50 and MobileNetV2; dense, `p=0.5` and `p=0.3`, each
-# with and without `round_to=8`; batch 1, 64 and 256; fp32 and bf16; with and without
-# `channels_last`) was run on a GPU and saved under `figures/` with the device, the library versions,
-# the date and cuDNN's flags. Its "fp32" is the tensors' type: with `torch.backends.cudnn.allow_tf32`
-# on (PyTorch's default), cuDNN computes fp32 convolutions in TF32, a 10-bit mantissa instead of 23,
-# on the tensor cores. The tables below call that setting "tf32" where the record's stamp says so.
-# If no record is there yet, this section says so.
-
-# %%
-print(f"study grid: models {latency.STUDY_MODELS}; variants "
-      f"{[latency.variant_name(p, r) for p, r in latency.STUDY_VARIANTS]}; batches {latency.STUDY_BATCHES}; "
-      f"dtypes {latency.STUDY_DTYPES}; channels_last {latency.STUDY_CHANNELS_LAST}")
-records = latency.recorded()
+print("the study's grid on a GPU: " + "; ".join(f"{k} {v}" for k, v in latency.study_grid("cuda").items()))
+records = latency.recorded()  # GPU records only
 if records:
     gpu_stamp, gpu = results.read(max(records, key=lambda p: results.read(p)[0].get("date", "")))
     print("recorded on: " + "; ".join(f"{k} {v}" for k, v in gpu_stamp.items()))
-    TF32 = "allow_tf32=True" in gpu_stamp.get("cudnn", "")
+    TF32 = tf32_in(gpu_stamp)
     print(f"fp32 in this record: fp32 tensors, convolutions in {'TF32' if TF32 else 'fp32'} "
           f"(cudnn {gpu_stamp.get('cudnn', 'flags not recorded')})")
 else:
@@ -216,116 +523,31 @@ else:
     print("PLACEHOLDER: no GPU latency record in figures/ yet (figures/latency_<gpu>.csv).\n"
           "It is made on a CUDA machine with:\n"
           "    python -m helpers latency\n"
-          "Until then, sections 3 and 4 use only the measurements made here.")
+          "Until then, sections 6 and 7 use only the measurements made here.")
 
 # %%
 if gpu:
-    half = [r for r in gpu if r["variant"] in ("dense", "p=0.5", "p=0.5, round_to=8")]
-    display(pivot(half, TF32))
     fig = latency.plot(gpu, title=f"{gpu_stamp['device']}, torch {gpu_stamp['torch']}, {gpu_stamp['date']}"
                        + (" (fp32: TF32 convolutions)" if TF32 else ""))
     report.save(fig, "09_latency_gpu")
-
-# %%
-if gpu:
     pruned_gpu = [r for r in gpu if r["variant"] != "dense"]
     assert all(r["speedup"] < r["mac_ratio"] for r in pruned_gpu)
     by = {(r["model"], r["variant"], r["batch"], r["dtype"], r["channels_last"]): r for r in gpu}
     big = max(r["batch"] for r in gpu)
     small, large = by[("resnet50", "p=0.5", 1, "fp32", False)], by[("resnet50", "p=0.5", big, "fp32", False)]
     assert small["speedup"] < large["speedup"]
+    batches = sorted({r["batch"] for r in gpu})
     print(f"ResNet-50 p=0.5 {'tf32' if TF32 else 'fp32'}: {small['speedup']:.2f}x at batch 1, {large['speedup']:.2f}x "
           f"at batch {big} ({large['mac_ratio']:.2f}x fewer MACs); no pruned variant reaches its MAC ratio")
 else:
     print("(no GPU record: nothing to check here yet)")
 
 # %% [markdown]
-# ## 4. How far the speed-up falls short of the MAC ratio
-#
-# Suppose a fraction `f` of the dense model's time does not shrink at all and the rest shrinks with
-# the MACs. Then the speed-up is `S = 1 / (f + (1-f)/M)` for a MAC ratio `M`, and every measurement
-# gives an `f` (`latency.fixed_fraction`; exercise `09-fixed-fraction` derives it): 0 when the time
-# follows the MACs, 1 when pruning saved nothing (above 1: the pruned model was slower). `f` describes
-# a measurement; it does not say what the time that did not shrink was spent on.
-
-# %%
-def explain(rows, tf32=False):
-    return [{**r, "setting": setting(r, tf32), "f": latency.fixed_fraction(r["speedup"], r["mac_ratio"])}
-            for r in rows if r["variant"] == "p=0.5"]
-
-
-explained = explain(gpu, TF32) if gpu else explain(local, LOCAL_TF32)
-print(f"from {'the GPU record' if gpu else 'this device'}, p=0.5:")
-Markdown(format_table(explained, [("model", "model", ""), ("setting", "setting", ""),
-                                  ("speedup", "speed-up", ".2f"), ("mac_ratio", "MAC ratio", ".2f"),
-                                  ("activation_ratio", "activation ratio", ".2f"), ("f", "fixed fraction f", ".2f")]))
-
-# %% [markdown]
-# Five readings of the GPU record, each written below from its rows and checked: how the time grows
-# with the batch; the speed-ups at the largest batch against the activation ratio of section 1; what
-# bf16 and `channels_last` change; what `round_to=8` changes; and the rows this notebook does not
-# explain. The record times whole forward passes: it says how long a pass took, not which layers or
-# kernels took the time, so no reading names a cause.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-def span(rows, key, spec=".2f"):
-    low, high = (f"{f(r[key] for r in rows):{spec}}" for f in (min, max))
-    return low if low == high else f"{low} to {high}"
-
-
-if gpu:
-    FP32 = "fp32 (TF32 convolutions)" if TF32 else "fp32"
-    batches = sorted({r["batch"] for r in gpu})
-    b1, big = batches[0], batches[-1]
-    dense_1, dense_big = by[("resnet50", "dense", b1, "fp32", False)], by[("resnet50", "dense", big, "fp32", False)]
-    f_small = [e for e in explained if e["batch"] == b1]
-    f_big = [e for e in explained if e["batch"] == big]
-    assert dense_big["ms"] / big < dense_1["ms"] / 8 and max(e["f"] for e in f_big) < min(e["f"] for e in f_small)
-    readings = [f"1. **The batch.** Dense ResNet-50 in {FP32} takes {dense_1['ms']:.2f} ms for batch {b1} and "
-                f"{dense_big['ms'] / big:.3f} ms per image in a batch of {big}: most of the batch-{b1} time does "
-                f"not grow with the batch. At `p=0.5` the fixed fraction is {span(f_small, 'f')} at batch {b1} "
-                f"and {span(f_big, 'f')} at batch {big}."]
-
-    top = [r for r in pruned_gpu if r["batch"] == big]
-    half, third = ([r for r in top if r["variant"] == v] for v in ("p=0.5", "p=0.3"))
-    above = [r for r in pruned_gpu if r["speedup"] > r["activation_ratio"]]
-    assert all(r["speedup"] < r["activation_ratio"] for r in top) and all(r["batch"] != big for r in above)
-    assert all(r["speedup"] > r["activation_ratio"] - 0.35 for r in half)
-    assert max(r["speedup"] for r in third) < min(r["activation_ratio"] for r in third) - 0.05
-    # ResNet-50 at p=0.5 is the same network with and without round_to=8 (section 1): two timings of one
-    # network, so their ratio is how finely this record tells times apart at that batch
-    noise = {b: max(max(by[k]["ms"], by[(k[0], "p=0.5, round_to=8", *k[2:])]["ms"])
-                    / min(by[k]["ms"], by[(k[0], "p=0.5, round_to=8", *k[2:])]["ms"])
-                    for k in by if k[:3] == ("resnet50", "p=0.5", b)) for b in batches}
-    near = [r for r in top if r["speedup"] * noise[big] >= r["activation_ratio"]]
-    readings.append(
-        f"2. **The activation ratio.** At batch {big} none of the {len(top)} pruned rows exceeds its activation "
-        f"ratio; {len(near)} {'reaches' if len(near) == 1 else 'reach'} it within the record's timing gap there ({noise[big] - 1:.1%}, reading 4). "
-        f"At `p=0.5` they come close: speed-ups {span(half, 'speedup')} against activation ratios "
-        f"{span(half, 'activation_ratio')}. At `p=0.3` without rounding they do not: {span(third, 'speedup')} "
-        f"against {span(third, 'activation_ratio')}. No one ratio of section 1 fits every row; at "
-        f"smaller batches {len(above)} rows (batch {', '.join(map(str, sorted({r['batch'] for r in above})))}) "
-        f"exceed the activation ratio, {sum(r['speedup'] <= r['activation_ratio'] * noise[r['batch']] for r in above)} "
-        f"of them by less than the timing gap at their batch.")
-
-    at_big = [(m, v, cl) for m, v, b, d, cl in by if b == big and d == "fp32"]
-    assert all(by[(m, v, big, "bf16", cl)]["ms"] < by[(m, v, big, "fp32", cl)]["ms"] for m, v, cl in at_big)
-    variants_big = list(dict.fromkeys((m, v) for m, v, _ in at_big if v != "dense"))
-    assert all(by[(m, v, big, "bf16", True)]["speedup"] < by[(m, v, big, "fp32", False)]["speedup"]
-               for m, v in variants_big)
-    record_models = list(dict.fromkeys(r["model"] for r in gpu))
-    dense_ms = ", ".join(f"{m} {by[(m, 'dense', big, 'fp32', False)]['ms']:.2f} ms → "
-                         f"{by[(m, 'dense', big, 'bf16', True)]['ms']:.2f} ms" for m in record_models)
-    half_s = ", ".join(f"{m} {by[(m, 'p=0.5', big, 'fp32', False)]['speedup']:.2f}x → "
-                       f"{by[(m, 'p=0.5', big, 'bf16', True)]['speedup']:.2f}x" for m in record_models)
-    readings.append(
-        f"3. **bf16 and `channels_last`.** At batch {big} bf16 is faster than {FP32} in all {len(at_big)} rows, "
-        f"in both layouts. From {FP32} to bf16 with `channels_last`, the dense times go {dense_ms}, and every "
-        f"pruned variant's speed-up is smaller ({len(variants_big)} of {len(variants_big)}); at `p=0.5` {half_s}.")
-else:
-    readings = ["(no GPU record: nothing to read here yet)"]
-Markdown("\n".join(readings))
+# One reading of the GPU record, written from its rows and checked: what `round_to=8` changed. The
+# record holds one recording per setting (it predates the stability rule), so the agreement test
+# cannot be applied to it; the reading uses another yardstick of its noise instead. ResNet-50 at
+# `p=0.5` is the same network with or without rounding (section 1), and the record timed it twice per
+# setting: the gap between those two times is how finely the record tells times apart.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -353,7 +575,7 @@ if gpu:
     slower_03 = [p for p, r in small_03 if r["ms"] > p["ms"]]
     mac_gains = [p["macs"] / r["macs"] for p, r in pairs]
     reading = (
-        f"4. **`round_to=8`.** ResNet-50 at `p=0.5` is the same network with or without it (section 1); the "
+        f"**`round_to=8` in the GPU record.** ResNet-50 at `p=0.5` is the same network with or without it (section 1); the "
         f"record timed it twice per setting, and the two times differ by up to {gap[big] - 1:.1%} at batch {big} "
         f"(the timing gap). In none of the record's {len(pairs)} pairs does rounding leave more MACs or parameters "
         f"than the same p without it (MAC gain {min(mac_gains):.3f} to {max(mac_gains):.3f}). At `p=0.3` and "
@@ -365,53 +587,26 @@ else:
     reading = "(no GPU record: nothing to read here yet)"
 Markdown(reading)
 
-# %%
-# NBVAL_CHECK_OUTPUT
-if gpu:
-    slower = [r for r in pruned_gpu if r["speedup"] < 1]
-    within = [r for r in slower if 1 / r["speedup"] < gap[r["batch"]]]
-    slow_big = [r for r in slower if r["batch"] == big]
-    assert all(1 / r["speedup"] > gap[big] for r in slow_big)
-    fixed_big = [by[(r["model"], f"{r['variant']}, round_to=8", big, r["dtype"], r["channels_last"])]["speedup"]
-                 for r in slow_big if "round_to" not in r["variant"]]
-    bf16_slower = [r for r in gpu if r["dtype"] == "bf16"
-                   and r["ms"] > by[(r["model"], r["variant"], r["batch"], "fp32", r["channels_last"])]["ms"]]
-    assert all(r["batch"] < big for r in bf16_slower)
-    reading = (
-        "5. **Rows not explained here.** Timing the same network twice (reading 4) gave times up to "
-        + ", ".join(f"{gap[b] - 1:.1%} apart at batch {b}" for b in batches) + ". "
-        f"{len(slower)} of {len(pruned_gpu)} pruned rows are slower than dense ("
-        + ", ".join(f"{sum(r['batch'] == b for r in slower)} at batch {b}" for b in batches)
-        + f"), {len(within)} of them by less than that gap at their batch. At batch {big}: "
-        + ", ".join(f"{r['model']} {r['variant']} {setting(r, TF32)} {r['speedup']:.2f}x" for r in slow_big)
-        + (", far outside it; with `round_to=8` the same settings reach " + " and ".join(f"{s:.2f}x" for s in fixed_big)
-           if slow_big else "none") + f". bf16 is slower than {FP32} in {len(bf16_slower)} "
-        f"of {sum(r['dtype'] == 'bf16' for r in gpu)} rows, all at batch "
-        + " or ".join(map(str, sorted({r["batch"] for r in bf16_slower})))
-        + ". The record does not say why for any of these rows, and this notebook does not explain them.")
-else:
-    reading = "(no GPU record: nothing to read here yet)"
-Markdown(reading)
-
 # %% [markdown]
-# Read together: neither count of section 1 tells the time. The speed-up stayed below the MAC ratio
-# everywhere and below the activation ratio at the largest batch, but how far below changed with the
-# batch, the precision, the layout and `round_to`; at small batches two timings of the same network
-# already disagree widely (reading 5). NVIDIA's guide (Further reading)
-# recommends channel counts that are multiples of 8 for tensor cores; reading 4 agrees with that
-# advice at the largest batch but, timing whole passes, does not test it. Why a row is slow is a
-# question for a per-kernel profile (`torch.profiler`), which the record does not hold.
+# ## 7. How far the speed-up falls short of the MAC ratio
 #
-# On this device, the fixed fraction compared with the GPU record's:
+# Suppose a fraction `f` of the dense model's time does not shrink at all and the rest shrinks with
+# the MACs. Then the speed-up is `S = 1 / (f + (1-f)/M)` for a MAC ratio `M`, and every measurement
+# gives an `f` (`latency.fixed_fraction`; exercise `09-fixed-fraction` derives it): 0 when the time
+# follows the MACs, 1 when pruning saved nothing (above 1: the pruned model was slower). `f` describes
+# a measurement; it does not say what the time that did not shrink was spent on.
 
 # %%
-local_f = statistics.median(e["f"] for e in explain(local))
-if gpu and device.type == "cpu":
-    gpu_f = statistics.median(e["f"] for e in explained)
-    print(f"median fixed fraction at p=0.5: this CPU {local_f:.2f}, the GPU record {gpu_f:.2f}")
-    assert local_f < gpu_f
-else:
-    print(f"median fixed fraction at p=0.5 on this device: {local_f:.2f}")
+def explain(rows, tf32=False):
+    return [{**r, "setting": setting(r, tf32), "f": latency.fixed_fraction(r["speedup"], r["mac_ratio"])}
+            for r in rows if r["variant"] == "p=0.5"]
+
+
+explained = explain(gpu, TF32) if gpu else explain(local, LOCAL_TF32)
+print(f"from {'the GPU record' if gpu else 'this device'}, p=0.5:")
+Markdown(format_table(explained, [("model", "model", ""), ("setting", "setting", ""),
+                                  ("speedup", "speed-up", ".2f"), ("mac_ratio", "MAC ratio", ".2f"),
+                                  ("activation_ratio", "activation ratio", ".2f"), ("f", "fixed fraction f", ".2f")]))
 
 # %% [markdown]
 # ## Exercises
@@ -445,7 +640,7 @@ passed = helpers.checks.check("09-speedup", speedup)
 #
 # A pruned model runs `S` times faster with `M` times fewer MACs. Assuming a fraction `f` of the
 # dense time does not shrink and the rest shrinks with the MACs, `S = 1 / (f + (1-f)/M)`. Write
-# `fixed_fraction(S, M)` returning `f`: the formula behind the fixed fraction of section 4.
+# `fixed_fraction(S, M)` returning `f`: the formula behind the fixed fraction of section 7.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -463,26 +658,24 @@ passed = helpers.checks.check("09-fixed-fraction", fixed_fraction)
 # ## Summary
 #
 # - Pruning at `p=0.5` cut ResNet-50's parameters and MACs close to `(1-p)²`, but its activation
-#   elements, the data the layers write, only by `(1-p)`; MobileNetV2's MACs fell less than the rule
-#   says, its activations the same. `round_to=8` rounds each kept width down, so it prunes as many
-#   channels or more, never fewer.
-# - Time with `torch.utils.benchmark.Timer(...).blocked_autorange()`: warm-up, repeated blocks, the
-#   median, the GPU synchronised; a speed-up is dense median / pruned median. On a GPU, "fp32"
-#   convolutions run in TF32 unless `torch.backends.cudnn.allow_tf32` is turned off.
-# - In the GPU record no pruned variant reaches its MAC ratio. Most of the batch-1 time does not grow
-#   with the batch, and at `p=0.5` the batch-1 speed-ups are smaller than those at the largest batch.
-#   At the largest batch no speed-up exceeds the activation ratio: close to it at `p=0.5`, far
-#   from it at `p=0.3` without rounding: neither count predicts the time. There, bf16 with
-#   `channels_last` makes every dense model faster and every speed-up smaller, and `round_to=8` makes
-#   `p=0.3` faster in every setting.
-# - The record also holds rows this notebook does not explain: pruned models slower than dense (most
-#   at batch 1 and 64, where two timings of one network disagree widely; two at the largest batch),
-#   and bf16 slower than fp32 at batch 1 and 64. Timing whole passes cannot say why.
-# - In the CPU run (quick mode) the fixed fraction came out smaller than in the GPU record: its
-#   speed-ups came closer to the MAC ratio.
-# - The GPU record in `figures/` (device, versions, date and cuDNN flags in its header) holds the
-#   full grid. A MAC budget is met with `ParameterModel.solve(r, by="macs", at_least=True)`
-#   (notebook 08).
+#   elements, the data the layers write, only by `(1-p)`. `round_to=8` rounds each kept width down,
+#   so it prunes as many channels or more, never fewer, and leaves more convolutions with widths that
+#   are multiples of 8.
+# - Timing dense against pruned: warm up (the first pass pays one-off costs), synchronise a GPU before
+#   reading the clock, interleave the models so that a drifting machine slows both alike, take the
+#   median of the blocks and show its IQR, record every setting twice, and list as unstable any
+#   setting whose recordings differ by more than 5% or whose IQR reaches 5% of the median
+#   (`latency.time_settings`, `latency.is_stable`).
+# - `torch.profiler` splits a pass into classes of operators. The two-ratio prediction (convolutions
+#   shrink with the MACs, memory-bound layers with the activations) is printed with its error per
+#   batch; where it fails, the class table shows which of its two assumptions did.
+# - Folding BatchNorm removes the normalisation class with the same outputs; `torch.compile` applies
+#   to dense and pruned alike; the recorded study keeps, per batch, the best dense time against the
+#   best pruned time next to the MAC ratio.
+# - The GPU record in `figures/` predates the method: one recording per setting, so its agreement
+#   test cannot be applied; its IQRs are shown and its widest rows counted. In it no pruned variant
+#   reaches its MAC ratio. `tools/gpu_record.sh` makes a new one with everything above.
+# - A MAC budget is met with `ParameterModel.solve(r, by="macs", at_least=True)` (notebook 08).
 
 # %% [markdown]
 # ## Questions
@@ -498,28 +691,29 @@ passed = helpers.checks.check("09-fixed-fraction", fixed_fraction)
 #
 # </details>
 #
-# 2. What does the GPU record show about batch 1, and what does it not show?
+# 2. Why time the dense and the pruned model in interleaved rounds rather than one after the other,
+#    and why record each setting twice?
 #
 # <details><summary>Answer</summary>
 #
-# It shows that most of the dense model's batch-1 time does not grow with the batch (the dense model
-# takes far less time per image in a batch of 256), and that pruning hardly shortened it: the batch-1
-# speed-ups are small, several below 1. It does not show what that time is spent on: the record times
-# whole passes, and two timings of the same network at batch 1 already disagree widely (reading 5).
+# A machine's speed drifts (clocks, temperature, other jobs). Timed one after the other, any drift
+# between the two measurements lands in the speed-up, as the simulation of section 2 showed; in
+# interleaved rounds it falls on both alike. Two recordings test whether a setting's median can be
+# reproduced at all: where they disagree by more than 5%, or the blocks spread widely, the speed-up
+# is not a property of the models, and the row is listed as unstable rather than read.
 #
 # </details>
 #
 # 3. `round_to=8` prunes as many channels as the plain ratio or more. What did it do to the time in
-#    the record, and when does it change nothing?
+#    the GPU record, and when does it change nothing?
 #
 # <details><summary>Answer</summary>
 #
 # At the largest batch it made `p=0.3` faster in every setting, mostly by more than its fewer MACs
-# and the timing gap account for; at smaller batches it was sometimes slower. The record does not
-# show why; NVIDIA's guide recommends channel counts that are multiples of 8 for tensor cores, advice
-# the record agrees with at the largest batch without testing it. Where `p` already leaves multiples
-# of 8 (ResNet-50 at `p=0.5`), rounding changes no width, so neither the count nor, beyond the timing
-# gap, the time.
+# and the timing gap account for; at smaller batches it was sometimes slower. NVIDIA's guide
+# recommends channel counts that are multiples of 8 for tensor cores; section 5 shows how to see which
+# routine each width gets. Where `p` already leaves multiples of 8 (ResNet-50 at `p=0.5`), rounding
+# changes no width, so neither the count nor, beyond the timing gap, the time.
 #
 # </details>
 
@@ -527,7 +721,12 @@ passed = helpers.checks.check("09-fixed-fraction", fixed_fraction)
 # ## Further reading
 #
 # - [PyTorch benchmark utilities](https://pytorch.org/docs/stable/benchmark_utils.html):
-#   `torch.utils.benchmark.Timer`, which times section 2 and the GPU record.
+#   `torch.utils.benchmark.Timer`, which times section 2 and the recorded studies.
+# - [PyTorch profiler](https://pytorch.org/docs/stable/profiler.html): `torch.profiler`, which
+#   splits the passes of sections 3 and 5.
+# - [`torch.compile`](https://pytorch.org/docs/stable/generated/torch.compile.html) and
+#   [CUDA graphs in PyTorch](https://pytorch.org/docs/stable/notes/cuda.html#cuda-graphs): the
+#   compiled mode of section 4.
 # - [NVIDIA, convolutional layers user's guide](https://docs.nvidia.com/deeplearning/performance/dl-performance-convolutional/index.html):
 #   how channel counts, data types and memory layout decide whether a convolution runs on tensor cores.
 # - [PyTorch, TensorFloat-32 on Ampere and later devices](https://pytorch.org/docs/stable/notes/cuda.html#tensorfloat-32-tf32-on-ampere-and-later-devices):

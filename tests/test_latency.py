@@ -251,8 +251,8 @@ def test_predict_compares_the_two_ratio_prediction_with_the_measured_speedup():
 def test_conv_kernels_lists_every_convolution_with_what_ran_it():
     net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 13, 1), nn.Conv2d(13, 13, 3, groups=13))
     rows = latency.conv_kernels(net.eval(), torch.randn(1, 3, 16, 16))
-    assert [(r["layer"], r["in_channels"], r["out_channels"], r["groups"]) for r in rows] == [
-        ("0", 3, 8, 1), ("2", 8, 13, 1), ("3", 13, 13, 13)]
+    assert [(r["layer"], r["in_channels"], r["out_channels"], r["kernel_size"], r["groups"]) for r in rows] == [
+        ("0", 3, 8, "3x3", 1), ("2", 8, 13, "1x1", 1), ("3", 13, 13, "3x3", 13)]
     assert [r["multiple_of_8"] for r in rows] == [False, False, False]
     assert all(r["kernels"] and all(latency.kernel_class(k) == "conv/GEMM" for k in r["kernels"].split("; "))
                for r in rows)
@@ -328,3 +328,19 @@ def test_fixed_fraction_inverts_the_speedup_model(speedup, mac_ratio, f):
 def test_fixed_fraction_needs_fewer_macs():
     with pytest.raises(ValueError, match="no fixed fraction"):
         latency.fixed_fraction(1.2, 1.0)
+
+
+def test_study_grid_per_device():
+    gpu, cpu = latency.study_grid("cuda"), latency.study_grid("cpu")
+    assert gpu["batches"] == (1, 64, 256) and cpu["batches"] == (1, 8)
+    assert gpu["modes_models"] == ("resnet50",) and cpu["modes_models"] == latency.STUDY_MODELS
+    assert gpu["dtypes"] == cpu["dtypes"] == ("fp32", "bf16") and gpu["channels_last"] == (False, True)
+
+
+def test_compiled_timing_starts_torch_compile_afresh(monkeypatch):
+    resets, compiled = [], []
+    monkeypatch.setattr(torch._dynamo, "reset", lambda: resets.append(1))
+    monkeypatch.setattr(torch, "compile", lambda net, **kw: compiled.append(kw) or net)
+    out = latency.time_settings({"a": tiny(), "b": tiny()}, batch=1, device="cpu", mode="compiled", recordings=1,
+                                input_size=16, min_run_time=0.001, warmup=1)
+    assert resets == [1] and len(compiled) == 2 and out["a"]["ms_2"] is None and out["a"]["stable"] is None
