@@ -45,7 +45,7 @@ __all__ = ["DTYPES", "MODES", "CLASSES", "MEMORY_BOUND", "STUDY_MODELS", "STUDY_
            "time_forward", "activation_elements", "fixed_fraction", "build_variants", "fold_batchnorm",
            "prepare", "example", "interleaved", "is_stable", "unstable", "time_settings", "time_variants",
            "compare_modes", "best_speedups", "kernel_class", "profile_classes", "breakdown",
-           "two_ratio_speedup", "predict", "conv_kernels", "study_grid", "study", "device_tag", "recorded",
+           "two_ratio_speedup", "predict", "quiet_profiler_log", "conv_kernels", "study_grid", "study", "device_tag", "recorded",
            "setting_name", "plot", "record"]
 
 
@@ -272,11 +272,14 @@ def interleaved(calls: dict[str, Callable[[], object]], min_run_time: float = 0.
 def is_stable(ms_1: float, ms_2: float | None, median_ms: float, iqr_ms: float, agreement: float = AGREEMENT,
               spread: float = SPREAD) -> bool | None:
     """The stability rule: the two recordings' medians within ``agreement`` of each other (the larger
-    over the smaller, minus one) and the IQR under ``spread`` of the median. None where there is no
-    second recording to compare (the rule cannot be applied)."""
+    over the smaller, minus one; exactly ``agreement`` apart counts as within) and the IQR under
+    ``spread`` of the median. False where either fails; None where the IQR passes but there is no
+    second recording to compare (the rule cannot be applied in full)."""
+    if iqr_ms >= spread * median_ms:
+        return False
     if ms_2 is None:
         return None
-    return max(ms_1, ms_2) / min(ms_1, ms_2) - 1 <= agreement and iqr_ms < spread * median_ms
+    return max(ms_1, ms_2) / min(ms_1, ms_2) - 1 <= agreement + 1e-12  # 10.5 / 10 - 1 is 0.05000000000000004
 
 
 def unstable(rows: Sequence[dict]) -> tuple[list[dict], list[dict]]:
@@ -386,8 +389,9 @@ def best_speedups(rows: Sequence[dict]) -> list[dict]:
             continue
         dense = next(d for (m, _, b), d in best.items() if m == model and b == batch and d["channel_ratio"] == 0)
         out.append({"model": model, "variant": variant, "batch": batch, "dense_mode": dense["mode"],
-                    "dense_ms": dense["ms"], "pruned_mode": r["mode"], "pruned_ms": r["ms"],
-                    "speedup": dense["ms"] / r["ms"], "mac_ratio": r["mac_ratio"],
+                    "dense_ms": dense["ms"], "dense_iqr_ms": dense.get("iqr_ms"), "pruned_mode": r["mode"],
+                    "pruned_ms": r["ms"], "pruned_iqr_ms": r.get("iqr_ms"), "speedup": dense["ms"] / r["ms"],
+                    "stable": bool(dense.get("stable")) and bool(r.get("stable")), "mac_ratio": r["mac_ratio"],
                     "activation_ratio": r["activation_ratio"]})
     return out
 
@@ -413,7 +417,7 @@ def kernel_class(name: str) -> str:
 
 
 @contextlib.contextmanager
-def _quiet_profiler_log():
+def quiet_profiler_log():
     """The profiler's native library prints start/stop lines on the process's stderr; they say
     nothing about the model, so they go to /dev/null while it runs."""
     fd = 2  # the native library writes to the process's fd 2, whatever sys.stderr is now
@@ -438,7 +442,7 @@ def _profile(net: nn.Module, x: torch.Tensor, passes: int, warmup: int = 2, num_
             net(x)
         if x.is_cuda:
             torch.cuda.synchronize(x.device)
-        with _quiet_profiler_log(), profile(activities=activities) as prof:
+        with quiet_profiler_log(), profile(activities=activities) as prof:
             for _ in range(passes):
                 net(x)
             if x.is_cuda:
@@ -458,6 +462,10 @@ def profile_classes(net: nn.Module, x: torch.Tensor, passes: int = 3) -> dict[st
             continue  # kernels are counted under the operator that launched them
         us = event.self_device_time_total if cuda else event.self_cpu_time_total
         split[kernel_class(event.key)] += us / 1e3 / passes
+    if sum(split.values()) <= 0:
+        raise ValueError("torch.profiler recorded no time for the pass" + (
+            " on the GPU: its kernel tracing (CUPTI) is not available here, so the split cannot be made"
+            if cuda else ""))
     return split
 
 
@@ -492,7 +500,9 @@ def predict(built: list[dict], batches: Sequence[int], measured: Sequence[dict],
     """For each pruned variant of ``built`` and each batch: the class breakdown (``breakdown``), and
     the two-ratio prediction of its speed-up next to the speed-up ``measured`` (rows of
     ``time_variants`` in eager mode for the same dtype and layout), with its error
-    (predicted / measured - 1). Returns (breakdown rows, prediction rows)."""
+    (predicted / measured - 1). Where the dense model's measured time exceeds its profiled split,
+    the difference (``idle_share``: on a GPU, time waiting for kernel launches) counts as time that
+    does not shrink. Returns (breakdown rows, prediction rows)."""
     dev = torch.device(device) if device is not None else env.device()
     timed = {(r["variant"], r["batch"]): r for r in measured
              if r["dtype"] == dtype and r["channels_last"] == channels_last and r.get("mode", "eager") == "eager"}
@@ -507,11 +517,16 @@ def predict(built: list[dict], batches: Sequence[int], measured: Sequence[dict],
                        "channels_last": channels_last}
             split_rows += [{**setting, **r} for r in rows]
             split = {r["class"]: r["dense_ms"] for r in rows}
+            dense_timed = timed.get((ref["variant"], batch))
+            if dense_timed and dense_timed["ms"] > sum(split.values()):
+                # time in no operator's kernels (a GPU waiting for launches) counts as unchanged
+                split["idle"] = dense_timed["ms"] - sum(split.values())
             predicted = two_ratio_speedup(split, rows[0]["mac_ratio"], rows[0]["activation_ratio"])
             compute = split.get("conv/GEMM", 0.0) / sum(split.values())
             memory = sum(split.get(c, 0.0) for c in MEMORY_BOUND) / sum(split.values())
             got = timed.get((v["variant"], batch))
             predictions.append({**setting, "compute_share": compute, "memory_share": memory,
+                                "idle_share": split.get("idle", 0.0) / sum(split.values()),
                                 "mac_ratio": rows[0]["mac_ratio"], "activation_ratio": rows[0]["activation_ratio"],
                                 "predicted": predicted, "measured": got["speedup"] if got else None,
                                 "error": predicted / got["speedup"] - 1 if got else None})
@@ -558,7 +573,7 @@ def conv_kernels(net: nn.Module, x: torch.Tensor) -> list[dict]:
 
     out = []
     for event in prof.events():
-        if event.name in labels:
+        if event.name in labels and event.device_type == torch.autograd.DeviceType.CPU:
             name, m = labels[event.name]
             found = list(dict.fromkeys(ran(event)))
             out.append({"layer": name, "in_channels": m.in_channels, "out_channels": m.out_channels,
@@ -690,12 +705,12 @@ def plot(rows: list[dict], title: str = ""):
 PARTS = {  # record suffix -> columns
     "": COLUMNS,
     "_modes": COLUMNS,
-    "_best": ["model", "variant", "batch", "dense_mode", "dense_ms", "pruned_mode", "pruned_ms", "speedup",
-              "mac_ratio", "activation_ratio"],
+    "_best": ["model", "variant", "batch", "dense_mode", "dense_ms", "dense_iqr_ms", "pruned_mode", "pruned_ms",
+              "pruned_iqr_ms", "speedup", "stable", "mac_ratio", "activation_ratio"],
     "_profile": ["model", "variant", "batch", "dtype", "channels_last", "class", "dense_ms", "pruned_ms",
                  "dense_share", "time_ratio", "mac_ratio", "activation_ratio"],
     "_prediction": ["model", "variant", "batch", "dtype", "channels_last", "compute_share", "memory_share",
-                    "mac_ratio", "activation_ratio", "predicted", "measured", "error"],
+                    "idle_share", "mac_ratio", "activation_ratio", "predicted", "measured", "error"],
     "_kernels": ["model", "variant", "batch", "dtype", "channels_last", "layer", "in_channels", "out_channels",
                  "kernel_size", "stride", "groups", "multiple_of_8", "kernels"],
 }
@@ -723,8 +738,9 @@ def record(out_dir: str | Path | None = None, device: torch.device | str | None 
     seconds = time.perf_counter() - start
     header = results.stamp(
         dev, min_run_time_s=f"{min_run_time:g}", study_seconds=f"{seconds:.0f}",
-        timer="torch.utils.benchmark.Timer.timeit in blocks of >= 20 ms; variants interleaved (A B, B A, ...) "
-              "after warm-up; two recordings; median and IQR of the blocks; eval, no_grad",
+        timer="torch.utils.benchmark.Timer.timeit in blocks of about 20 ms (one pass where a pass is longer; "
+              "each block after Timer.timeit's own two untimed calls); variants interleaved (A B, B A, ...) "
+              f"after warm-up; {settings.get('recordings', 2)} recordings; median and IQR of the blocks; eval, no_grad",
         stability=f"two recordings within {AGREEMENT:.0%} and IQR < {SPREAD:.0%} of the median",
         cudnn=(f"benchmark=True, allow_tf32={torch.backends.cudnn.allow_tf32}" if dev.type == "cuda"
                else "not used (CPU)"),

@@ -195,14 +195,14 @@ assert (result.macs_before, result.macs_after) == (macs_before, macs_after)
 # | [06 · Pruning real CNNs with Torch-Pruning](06_pruning_real_cnns.ipynb) | core | 35 min |
 # | [07 · Reproducing Torch-Pruning's README](07_reproducing_the_readme.ipynb) | elective | 30 min |
 # | [08 · Hitting a parameter budget](08_hitting_a_parameter_budget.ipynb) | core | 35 min |
-# | [09 · MACs and latency](09_macs_and_latency.ipynb) | elective | 35 min |
+# | [09 · MACs and latency](09_macs_and_latency.ipynb) | elective | 45 min |
 # | [10 · The cost of over-pruning](10_the_cost_of_overpruning.ipynb) | core | 30 min |
 # | [11 · What pruning buys](11_what_pruning_buys.ipynb) | elective | 60 min |
 # | [12 · Criteria and sensitivity](12_criteria_and_sensitivity.ipynb) | elective | 50 min |
 # | [13 · Beyond CNNs: transformers](13_beyond_cnns_transformers.ipynb) | core | 40 min |
 # | [14 · Torch-Pruning pitfalls](14_torch_pruning_pitfalls.ipynb) | elective | 30 min |
 #
-# Core track: 10 notebooks, about 300 min of study (5.0 h); electives: 5 notebooks, about 205 min of study (3.4 h).
+# Core track: 10 notebooks, about 300 min of study (5.0 h); electives: 5 notebooks, about 215 min of study (3.6 h).
 # <!-- course-map:end -->
 
 # %% [markdown]

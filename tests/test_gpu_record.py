@@ -38,3 +38,20 @@ def test_unknown_option_is_refused(tmp_path):
     done = subprocess.run(["bash", str(ROOT / "tools" / "gpu_record.sh"), str(tmp_path), "--fast"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "only one is --dry-run" in done.stderr
+
+
+def test_a_spent_budget_skips_every_step(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COURSE_", "NBVAL"))}
+    env.update(PYTHON=sys.executable, BUDGET_S="0")
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copytree(ROOT / "tools", run / "tools")
+    shutil.copytree(ROOT / "helpers", run / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    (run / "notebooks").mkdir()
+    (run / "figures").mkdir()
+    env["PYTHONPATH"] = str(run)
+    done = subprocess.run(["bash", "tools/gpu_record.sh", str(tmp_path / "out"), "--dry-run"], cwd=run, env=env,
+                          capture_output=True, text=True, timeout=300)
+    steps = (run / "gpu_record" / "steps.log").read_text()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "skip latency: past the 0 s budget" in steps and "skip notebook_01" in steps and "start" not in steps

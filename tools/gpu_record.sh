@@ -2,8 +2,9 @@
 # Record the course on a CUDA GPU, in one command: the latency study (figures/latency_<gpu>*.csv and
 # .png, read by notebook 09), then every notebook executed in full mode, its outputs stored and its
 # run time in figures/notebook_times.csv (the README's course map shows it). Everything is packed into
-# OUT/gpu_record.tar.gz after each step, so a run cut short still returns what it finished; a
-# notebook that would start after BUDGET_S seconds (default 540: nine minutes) is skipped and logged.
+# OUT/gpu_record.tar.gz after each step, so a run cut short still returns what it finished. The whole
+# run keeps to BUDGET_S seconds (default 540: nine minutes): a step is stopped when the budget runs
+# out, and the steps after it are skipped and logged. Exits non-zero if a step failed.
 #
 # On the lent GPU machine (torch 2.11, no Jupyter, no package index), from the project root:
 #   here:   bash ../shared/device/make-wheels.sh          (fills .whl/ once)
@@ -39,13 +40,19 @@ if [ -d .whl ] && ! $PY -c "import torch_pruning, nbclient, jupytext" 2>/dev/nul
 fi
 mkdir -p "$OUT" gpu_record
 T0=$(date +%s)
+FAILED=0
 log() { echo "[$(date +%T)] $*" | tee -a gpu_record/steps.log; }
-pack() { tar czf "$OUT/gpu_record.tar.gz" gpu_record notebooks/*.ipynb notebooks/*.py figures; }
-step() {
-  local name=$1 t0 rc; shift
-  t0=$(date +%s); log "start $name"
-  "$@" > "gpu_record/$name.log" 2>&1; rc=$?
+# written beside and then moved: a run killed while packing keeps the previous archive whole
+pack() { tar czf "$OUT/.gpu_record.tar.gz" gpu_record notebooks/*.ipynb notebooks/*.py figures \
+           && mv "$OUT/.gpu_record.tar.gz" "$OUT/gpu_record.tar.gz"; }
+step() {  # each step gets what is left of the budget, and is stopped when it runs out
+  local name=$1 t0 rc left; shift
+  left=$(( BUDGET_S - ($(date +%s) - T0) ))
+  if (( left <= 0 )); then log "skip $name: past the ${BUDGET_S} s budget"; return; fi
+  t0=$(date +%s); log "start $name (at most $left s)"
+  timeout "$left" "$@" > "gpu_record/$name.log" 2>&1; rc=$?
   log "end $name rc=$rc $(( $(date +%s) - t0 )) s"; tail -n 3 "gpu_record/$name.log"
+  (( rc == 0 )) || FAILED=1
   pack
 }
 $PY - <<'PY' | tee gpu_record/device.txt
@@ -54,8 +61,8 @@ print(helpers.env.device_name(helpers.env.device()), helpers.env.versions())
 PY
 step latency $PY -m helpers latency "${LATENCY_ARGS[@]}" --out figures
 for nb in $NOTEBOOKS; do
-  if (( $(date +%s) - T0 >= BUDGET_S )); then log "skip notebook_$nb: past the ${BUDGET_S} s budget"; continue; fi
   step "notebook_$nb" $PY -m helpers notebooks "$nb"
 done
-log "done in $(( $(date +%s) - T0 )) s"
+log "done in $(( $(date +%s) - T0 )) s$( (( FAILED )) && echo ', some steps failed (see their logs)')"
 pack
+exit $FAILED
