@@ -283,9 +283,16 @@ def is_stable(ms_1: float, ms_2: float | None, median_ms: float, iqr_ms: float, 
 
 
 def unstable(rows: Sequence[dict]) -> tuple[list[dict], list[dict]]:
-    """The rows that fail the stability rule, and the rows it could not be applied to (one recording)."""
-    failed = [r for r in rows if r.get("stable") is False]
-    unchecked = [r for r in rows if r.get("stable") is None]
+    """The rows that fail the stability rule, and the rows it could not be applied to in full (one
+    recording and an IQR that passes). A row without a ``stable`` entry (a record made before the
+    rule) is judged here from its median, IQR and recordings."""
+    def verdict(r):
+        if "stable" in r:
+            return r["stable"]
+        return is_stable(r.get("ms_1") or r["ms"], r.get("ms_2"), r["ms"], r["iqr_ms"])
+
+    failed = [r for r in rows if verdict(r) is False]
+    unchecked = [r for r in rows if verdict(r) is None]
     return failed, unchecked
 
 

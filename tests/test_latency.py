@@ -146,6 +146,10 @@ def test_stability_rule(ms_1, ms_2, iqr, stable):
     rows = [{"stable": stable, "i": 0}, {"stable": True, "i": 1}]
     failed, unchecked = latency.unstable(rows)
     assert failed == ([rows[0]] if stable is False else []) and unchecked == ([rows[0]] if stable is None else [])
+    # a row recorded before the rule (no "stable" entry) is judged from its numbers
+    old = [{"ms": median, "iqr_ms": iqr, "ms_1": ms_1, "ms_2": ms_2}]
+    failed, unchecked = latency.unstable(old)
+    assert (failed, unchecked) == ((old, []) if stable is False else ([], old) if stable is None else ([], []))
 
 
 def test_prepare_folds_batchnorm_and_compiles(monkeypatch):
