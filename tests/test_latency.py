@@ -355,3 +355,17 @@ def test_compiled_timing_starts_torch_compile_afresh(monkeypatch):
     out = latency.time_settings({"a": tiny(), "b": tiny()}, batch=1, device="cpu", mode="compiled", recordings=1,
                                 input_size=16, min_run_time=0.001, warmup=1)
     assert resets == [1] and len(compiled) == 2 and out["a"]["ms_2"] is None and out["a"]["stable"] in (None, False)
+
+
+@pytest.mark.slow
+def test_compiled_model_runs_and_agrees_with_eager():
+    """A real torch.compile on this machine (tens of seconds on a small CPU): the compiled, folded copy
+    computes what the model computes, and time_settings times it."""
+    model = tiny().eval()
+    x = torch.randn(2, 3, 16, 16)
+    compiled = latency.prepare(model, mode="compiled")
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), atol=1e-4, rtol=1e-4)
+    out = latency.time_settings({"tiny": model}, batch=2, device="cpu", mode="compiled", recordings=1, input_size=16,
+                                min_run_time=0.01, warmup=1)
+    assert out["tiny"]["ms"] > 0
