@@ -133,12 +133,13 @@ assert all(aligned[(m, "p=0.3, round_to=8")] > aligned[(m, "p=0.3")] for m in MO
 # ## 2. Timing dense against pruned
 #
 # A speed-up is a ratio of two times, and each time is a claim about a model only if the clock
-# measured the model. Five rules, each shown here by a measurement. The timer is PyTorch's
+# measured the model. Five rules, each shown here by a measurement where this device can show it
+# (rule 2 needs a GPU). The timer is PyTorch's
 # `torch.utils.benchmark.Timer`; `latency.interleaved` and `latency.time_settings` apply all five.
 #
-# **1. Warm up.** The first passes of a model pay one-off costs: memory allocation, the CPU library
-# (oneDNN) building its convolution routines for each shape, and on a GPU cuDNN trying its
-# algorithms for each shape and keeping the fastest (`torch.backends.cudnn.benchmark = True`). The
+# **1. Warm up.** The first passes of a model pay one-off costs (for example memory allocation, the
+# CPU library oneDNN preparing its convolution routines for each shape, and on a GPU cuDNN trying its
+# algorithms for each shape and keeping the fastest: `torch.backends.cudnn.benchmark = True`). The
 # Timer itself runs a statement twice before it times it, so the first pass is timed here with the
 # wall clock, on a fresh copy of the dense ResNet-50.
 #
@@ -172,8 +173,8 @@ images = latency.example(1, device=device)
 with torch.no_grad():
     passes = [wall(lambda: fresh(images)) for _ in range(6)]
 warm = min(passes[1:])  # the fastest later pass: other work on the machine can only slow a pass down
-print(f"dense ResNet-50, batch 1: first pass {passes[0] * 1e3:.1f} ms, the fastest of the next five "
-      f"{warm * 1e3:.1f} ms: the first took {passes[0] / warm:.1f}x as long")
+print(f"dense ResNet-50, batch 1, {torch.get_num_threads()} CPU threads: first pass {passes[0] * 1e3:.1f} ms, "
+      f"the fastest of the next five {warm * 1e3:.1f} ms: the first took {passes[0] / warm:.1f}x as long")
 assert passes[0] > warm
 if device.type == "cuda":  # rule 2, at batch 64: enough work per kernel for the queue to run ahead
     batch64 = latency.example(64, device=device)
@@ -242,7 +243,8 @@ assert m.mean > 1.5 * m.median
 # in the setting's precision and layout), warms each up, and records them interleaved twice. A
 # setting is *stable* when the two recordings' medians agree within 5% and the IQR is under 5% of
 # the median; a row that fails is listed as unstable, never dropped. Dense and pruned ResNet-50 at
-# batch 1 on this device:
+# batch 1 on this device, timed like every Timer measurement here with one CPU thread (the Timer's
+# default, the least disturbed by other work; rule 1 above ran with all of torch's threads):
 
 # %%
 timed = latency.time_settings({v: net_of("resnet50", v) for v in ("dense", "p=0.5", "p=0.3")}, batch=1,
@@ -277,8 +279,8 @@ print(prof.key_averages().table(sort_by="self_cuda_time_total" if device.type ==
 
 # %% [markdown]
 # `latency.kernel_class` sorts operators into classes: convolutions and matrix products
-# (`conv/GEMM`, many operations per element read), and the memory-bound ones, which do one or two
-# operations per element: normalisation, activation, add, pooling and copies. `latency.breakdown`
+# (`conv/GEMM`, many operations per element read), and the low-arithmetic (memory-bound) ones,
+# which do one or two operations per element: normalisation, activation, add, pooling and copies. `latency.breakdown`
 # profiles dense and pruned and sums each class's self time per pass; each class's time ratio
 # (dense / pruned) sits next to the model's MAC and activation ratios.
 #
@@ -336,7 +338,8 @@ Markdown(
 # `torch.fx.experimental.optimization.fuse`) scales the convolution's weights and bias once, so the
 # normalisation class disappears from every pass. `torch.compile` generates fused code for the
 # remaining operators and, on a GPU with `mode="reduce-overhead"`, records the pass's kernels once as
-# a CUDA graph and replays it, saving each kernel's launch. Both apply to dense and pruned alike.
+# a CUDA graph and replays it, saving each kernel's launch (as PyTorch documents it, Further reading;
+# no record here has measured the GPU side yet). Both apply to dense and pruned alike.
 # Folding, checked here:
 
 # %%
@@ -432,9 +435,9 @@ print("round_to=8 changed which routine runs the convolutions here" if ran["p=0.
            "convolutions with and without it")
 
 # %% [markdown]
-# The recorded studies list the same for every precision and layout at their largest batch, and time
-# the variants (section 6). Per record, how many distinct routines ran the convolutions, with and
-# without `round_to=8`:
+# A record made by the current study lists the same for every precision and layout at its largest
+# batch (a record made before the kernel lists says so). Per record, how many distinct routines ran
+# the convolutions, with and without `round_to=8`:
 
 # %%
 for record in studies:
@@ -598,9 +601,12 @@ if gpu:
         f"(the timing gap). In none of the record's {len(pairs)} pairs does rounding leave more MACs or parameters "
         f"than the same p without it (MAC gain {min(mac_gains):.3f} to {max(mac_gains):.3f}). At `p=0.3` and "
         f"batch {big} it is faster in {sum(r['time_gain'] > 1 for r in at_03)} of {len(at_03)} settings, in "
-        f"{beyond} by more than its MAC gain times the timing gap; at smaller batches it is slower in "
-        f"{len(slower_03)} of {len(small_03)}"
-        + (" (" + ", ".join(sorted({p["model"] for p in slower_03})) + ")" if slower_03 else "") + ". "
+        f"{beyond} by more than its MAC gain times the timing gap. At smaller batches the timing gap is "
+        + ", ".join(f"{gap[b] - 1:.0%} at batch {b}" for b in batches if b != big)
+        + f": there rounding is slower in {len(slower_03)} of {len(small_03)} settings"
+        + (" (" + ", ".join(sorted({p["model"] for p in slower_03})) + ")" if slower_03 else "")
+        + f", {sum(p['ms'] / r['ms'] < gap[p['batch']] for p, r in small_03 if r['ms'] > p['ms'])} of them by less "
+        "than the gap, so the record cannot tell. "
         f"At batch {big}, {len(wide_big)} of the record's {sum(r['batch'] == big for r in gpu)} rows have an IQR of "
         f"{latency.SPREAD:.0%} of their median or more.")
 else:
@@ -679,8 +685,8 @@ passed = helpers.checks.check("09-fixed-fraction", fixed_fraction)
 #
 # - Pruning at `p=0.5` cut ResNet-50's parameters and MACs close to `(1-p)²`, but its activation
 #   elements, the data the layers write, only by `(1-p)`. `round_to=8` rounds each kept width down,
-#   so it prunes as many channels or more, never fewer, and leaves more convolutions with widths that
-#   are multiples of 8.
+#   so it prunes as many channels or more, never fewer, and leaves as many convolutions with widths
+#   that are multiples of 8 or more (more at `p=0.3` for both models).
 # - Timing dense against pruned: warm up (the first pass pays one-off costs), synchronise a GPU before
 #   reading the clock, interleave the models so that a drifting machine slows both alike, take the
 #   median of the blocks and show its IQR, record every setting twice, and list as unstable any
@@ -692,9 +698,10 @@ passed = helpers.checks.check("09-fixed-fraction", fixed_fraction)
 # - Folding BatchNorm removes the normalisation class with the same outputs; `torch.compile` applies
 #   to dense and pruned alike. The recorded study keeps, per batch, the best dense time against the
 #   best pruned time: in every record that holds them, that speed-up stays below the MAC ratio.
-# - The committed GPU record holds one recording per setting (section 6 counts its rows), so its
-#   agreement test cannot be applied; its IQRs are shown and its widest rows counted. In it no
-#   pruned variant reaches its MAC ratio. `tools/gpu_record.sh` records everything above on a GPU.
+# - The committed GPU record holds one recording per setting and its stamp names no interleaving
+#   (its variants were timed one after another, so drift can enter its speed-ups); the agreement
+#   test cannot be applied, and section 6 lists its rows whose IQR fails. In it no pruned variant
+#   reaches its MAC ratio. `tools/gpu_record.sh` records everything above on a GPU.
 # - A MAC budget is met with `ParameterModel.solve(r, by="macs", at_least=True)` (notebook 08).
 
 # %% [markdown]
@@ -730,10 +737,12 @@ passed = helpers.checks.check("09-fixed-fraction", fixed_fraction)
 # <details><summary>Answer</summary>
 #
 # At the largest batch it made `p=0.3` faster in every setting, mostly by more than its fewer MACs
-# and the timing gap account for; at smaller batches it was sometimes slower. NVIDIA's guide
-# recommends channel counts that are multiples of 8 for tensor cores; section 5 shows how to see which
-# routine each width gets. Where `p` already leaves multiples of 8 (ResNet-50 at `p=0.5`), rounding
-# changes no width, so neither the count nor, beyond the timing gap, the time.
+# and the timing gap account for. At smaller batches the record cannot tell: timing the same network
+# twice there differs by more than most of the differences rounding made. NVIDIA's guide recommends
+# channel counts that are multiples of 8 for tensor cores, but the GPU record holds no kernel list, so
+# which routine each width got there is not shown; section 5 shows how to see it. Where `p` already
+# leaves multiples of 8 (ResNet-50 at `p=0.5`), rounding changes no width, so neither the count nor,
+# beyond the timing gap, the time.
 #
 # </details>
 
