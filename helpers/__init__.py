@@ -13,7 +13,9 @@ What a learner uses, one module per subject:
 * ``explorer``: the rule next to a real CNN's exact count, with widgets for p, model, head, round_to;
 * ``sweep``, ``budget``: sweeps over channel ratios (Torch-Pruning's README log among them); a
   channel ratio for a parameter or MAC budget;
-* ``latency``: forward-pass timing (imported on demand: ``from helpers import latency``);
+* ``latency``: timing dense against pruned (interleaved, two recordings, a stability rule), eager,
+  folded or compiled, and where the time goes (a profiler split, a two-ratio prediction); imported
+  on demand: ``from helpers import latency``;
 * ``training``: the bundled digits, a small CNN, and its one accuracy pipeline (train, prune,
   refresh batch norm, fine-tune, summarise over seeds);
 * ``study``: the accuracy study of notebooks 11-12 (choices on validation, paired intervals,
