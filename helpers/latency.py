@@ -45,7 +45,7 @@ __all__ = ["DTYPES", "MODES", "CLASSES", "MEMORY_BOUND", "STUDY_MODELS", "STUDY_
            "time_forward", "activation_elements", "fixed_fraction", "build_variants", "fold_batchnorm",
            "prepare", "example", "interleaved", "is_stable", "unstable", "time_settings", "time_variants",
            "compare_modes", "best_speedups", "kernel_class", "profile_classes", "breakdown",
-           "two_ratio_speedup", "predict", "quiet_profiler_log", "conv_kernels", "study_grid", "study", "device_tag", "recorded",
+           "two_ratio_speedup", "predict", "quiet_profiler_log", "conv_kernels", "study_grid", "study", "device_tag", "recorded", "recorded_part",
            "setting_name", "plot", "record"]
 
 
@@ -123,10 +123,8 @@ def time_forward(model: nn.Module, batch: int = 1, dtype: str = "fp32", channels
     """
     batch = check_positive_int(batch, "batch")
     dev = torch.device(device) if device is not None else next(model.parameters()).device
-    dt = _dtype(dtype)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    net = copy.deepcopy(model).eval().to(device=dev, dtype=dt, memory_format=fmt)
-    x = torch.randn(int(batch), 3, input_size, input_size, device=dev, dtype=dt).contiguous(memory_format=fmt)
+    net = prepare(model, dtype, channels_last, dev)
+    x = example(batch, dtype, channels_last, dev, input_size)
     timer = benchmark.Timer(stmt="net(x)", globals={"net": net, "x": x}, num_threads=num_threads,
                             label=label, sub_label=sub_label,
                             description=f"batch {batch} {dtype}" + (" channels_last" if channels_last else ""))
@@ -202,8 +200,8 @@ def prepare(model: nn.Module, dtype: str = "fp32", channels_last: bool = False,
             device: torch.device | str | None = None, mode: str = "eager") -> nn.Module:
     """An eval-mode copy of ``model`` on ``device`` in ``dtype`` and memory format, as ``mode`` says:
     "eager" as built, "fused" with BatchNorm folded (``fold_batchnorm``), "compiled" folded and then
-    ``torch.compile``'d (on CUDA with ``mode="reduce-overhead"``: CUDA graphs, which replay a pass's
-    kernels without launching each from Python). The caller's model is left as it was."""
+    ``torch.compile``'d (on CUDA with ``mode="reduce-overhead"``: CUDA graphs, which record a pass's
+    kernels once and replay them, saving each kernel's launch). The caller's model is left as it was."""
     dt = _dtype(dtype)
     _mode(mode)
     dev = torch.device(device) if device is not None else next(model.parameters()).device
@@ -668,6 +666,17 @@ def recorded(folder: str | Path | None = None, gpu_only: bool = True) -> list[Pa
     where = results.FIGURES if folder is None else results.folder(folder)
     return [p for p in sorted(where.glob("latency_*.csv"))
             if p.stem.count("_") == 1 and not (gpu_only and p.stem == "latency_cpu")]
+
+
+def recorded_part(record: str | Path, part: str) -> tuple[dict[str, str], list[dict]] | None:
+    """The part of a study recorded beside its grid record ``latency_<tag>.csv``: ``part`` is one of
+    modes, best, profile, prediction, kernels. None where the record has no such part (a record made
+    before the study wrote it)."""
+    if part not in _PART_KEYS.values() or part == "grid":
+        raise ValueError(f"part must be one of {', '.join(k for k in _PART_KEYS.values() if k != 'grid')}, "
+                         f"got {part!r}")
+    beside = Path(record).with_name(f"{Path(record).stem}_{part}.csv")
+    return results.read(beside) if beside.exists() else None
 
 
 def setting_name(row: dict, tf32: bool = False) -> str:

@@ -364,23 +364,15 @@ assert split_folded["normalisation"] == 0
 # each batch the best pruned time against the best dense time. The records of this course:
 
 # %%
-def read_part(record, part):
-    """The part of a study recorded beside its grid (`latency_<tag>_<part>.csv`), or None."""
-    try:
-        return results.read(record.with_name(f"{record.stem}_{part}.csv"))
-    except ValueError:
-        return None
-
-
 studies = latency.recorded(gpu_only=False)
 for record in studies:
     stamp = results.read(record)[0]
-    best = read_part(record, "best")
+    best = latency.recorded_part(record, "best")
     print(f"{record.name}: {stamp['device']}, torch {stamp['torch']}, {stamp['date']}")
     if best is None:
         print("  eager mode only (recorded before the study timed folded and compiled models)")
         continue
-    modes = read_part(record, "modes")[1]
+    modes = latency.recorded_part(record, "modes")[1]
     setting = modes[0]
     print(f"  {setting['dtype']}" + (", channels_last" if setting["channels_last"] else "")
           + f"; modes timed: {', '.join(dict.fromkeys(r['mode'] for r in modes))}")
@@ -441,7 +433,7 @@ print("round_to=8 changed which routine runs the convolutions here" if ran["p=0.
 
 # %%
 for record in studies:
-    kernels = read_part(record, "kernels")
+    kernels = latency.recorded_part(record, "kernels")
     if kernels is None:
         print(f"{record.name}: no kernel list (recorded before the study profiled)")
         continue
@@ -519,7 +511,7 @@ for record in studies:
                                + (f", recordings {r['ms_1']:.2f} and {r['ms_2']:.2f} ms" if r.get("ms_2") else "")
                                + ")" for r in failed))
     display(pivot([r for r in rows if r["variant"] in ("dense", "p=0.5")], tf32_in(stamp)))
-    recorded_prediction = read_part(record, "prediction")
+    recorded_prediction = latency.recorded_part(record, "prediction")
     if recorded_prediction:
         display(Markdown("Its two-ratio predictions at `p=0.5` (section 3):\n\n" + format_table(
             [r for r in recorded_prediction[1] if r["variant"] == "p=0.5"], [

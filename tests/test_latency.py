@@ -310,6 +310,11 @@ def test_record_writes_every_part_under_one_stamp_and_a_png(tmp_path):
     kernels = results.read(result["paths"]["kernels"])[1]
     assert {r["variant"] for r in kernels} == {"p=0.3, round_to=8"} and all(r["kernels"] for r in kernels)
     assert latency.recorded(tmp_path, gpu_only=False) == [result["csv"]]
+    assert latency.recorded_part(result["csv"], "kernels") == (stamp, kernels)
+    result["paths"]["kernels"].unlink()
+    assert latency.recorded_part(result["csv"], "kernels") is None  # a record made before that part
+    with pytest.raises(ValueError, match="part must be one of"):
+        latency.recorded_part(result["csv"], "grid")
 
 
 def test_recorded_lists_gpu_records_only(tmp_path):

@@ -103,10 +103,6 @@ def main(argv=None) -> int:
                 grid["batches"] = args.batches
             from .. import env, latency
 
-            for d in args.dtypes or ():
-                latency._dtype(d)
-            for m in args.modes or ():
-                latency._mode(m)
             layouts = {"contiguous": False, "channels_last": True}
             for name in args.layouts or ():
                 if name not in layouts:
